@@ -1,0 +1,724 @@
+"""One connection: the serve loop, its deadlines, and the socket under each request.
+
+``_Connection`` is the asyncio protocol of one accepted socket and the one task that
+serves it. Its callbacks stay thin (store bytes, wake the task, pause reading past a cap);
+``serve()`` reads like Go's ``(*conn).serve``: read a request, run the handler, finish the
+response, decide keep-alive, go idle, wait for the next byte.
+
+Deadlines. Each connection has one timer handle and a float deadline for the phase it
+is in (header, idle, body read, response write). Moving the deadline is an assignment;
+the timer is never re-armed further than the shortest timeout ahead, so a new deadline
+is always later than the armed one and needs no re-arming. When it fires early it looks
+at the current deadline and re-arms itself. Cost per request: two ``loop.time()`` calls.
+
+Disconnects. Reading continues while a handler runs (up to a cap), so a closed socket is
+seen at once: it cancels the connection's context and so the request's (Go's background
+read). Bytes of a pipelined request wait in the parser and cancel nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import math
+import socket
+import ssl
+import struct
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from ._context import Context
+from ._errors import AbortHandler, ProtocolError
+from ._h1 import PEER_CLOSED, EndOfMessage, RequestHead, RequestParser, canned_error
+from ._mux import Handler
+from ._request import NO_BODY, Body, Request
+from ._response import Response
+
+READ_CAP: Final = 65536  # unparsed bytes held before reading pauses (per connection)
+MAX_POST_HANDLER_READ: Final = 256 << 10  # Go's maxPostHandlerReadBytes
+RST_AVOIDANCE_DELAY: Final = 0.5  # Go's rstAvoidanceDelay
+_INF: Final = math.inf
+
+_CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+_500: Final = (
+    b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Connection: close\r\nContent-Length: 21\r\n\r\nInternal Server Error"
+)
+
+# Phases, each with its own deadline rule.
+_HEAD, _IDLE, _HANDLER, _DONE = range(4)
+
+
+class ConnState(enum.Enum):
+    """A connection's state, as Go's ``http.ConnState``."""
+
+    NEW = "new"
+    ACTIVE = "active"
+    IDLE = "idle"
+    HIJACKED = "hijacked"
+    CLOSED = "closed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_TRANSITIONS: Final = {
+    ConnState.NEW: {ConnState.ACTIVE, ConnState.CLOSED},
+    ConnState.ACTIVE: {ConnState.IDLE, ConnState.HIJACKED, ConnState.CLOSED},
+    ConnState.IDLE: {ConnState.ACTIVE, ConnState.CLOSED},
+    ConnState.HIJACKED: set(),
+    ConnState.CLOSED: set(),
+}
+
+
+class ConnConfig:
+    """The immutable snapshot of server settings a connection needs."""
+
+    __slots__ = (
+        "conn_state",
+        "disable_options",
+        "handler",
+        "idle_timeout",
+        "logger",
+        "max_header_bytes",
+        "read_header_timeout",
+        "read_timeout",
+        "tick",
+        "write_timeout",
+    )
+
+    def __init__(
+        self,
+        handler: Handler,
+        read_timeout: float | None,
+        read_header_timeout: float | None,
+        write_timeout: float | None,
+        idle_timeout: float | None,
+        max_header_bytes: int,
+        conn_state: Callable[[Conn, ConnState], None] | None,
+        logger: logging.Logger,
+        disable_options: bool,
+    ) -> None:
+        self.handler = handler
+        self.read_timeout = read_timeout
+        self.read_header_timeout = read_header_timeout
+        self.write_timeout = write_timeout
+        self.idle_timeout = idle_timeout
+        self.max_header_bytes = max_header_bytes
+        self.conn_state = conn_state
+        self.logger = logger
+        self.disable_options = disable_options
+        timeouts = [t for t in (read_timeout, read_header_timeout, write_timeout, idle_timeout) if t]
+        self.tick = min(timeouts) if timeouts else _INF
+
+
+class ServerHooks:
+    """What a connection reports to, and asks of, its server (implemented one layer up)."""
+
+    shutting_down: bool = False
+
+    def keep_alive_allowed(self) -> bool:  # pragma: no cover - interface
+        """Whether connections may serve another request."""
+        raise NotImplementedError
+
+    def track(self, conn: _Connection, add: bool) -> None:  # pragma: no cover - interface
+        """Start or stop tracking ``conn``."""
+        raise NotImplementedError
+
+
+class TLSInfo:
+    """The TLS state of a connection: version, cipher, ALPN protocol, peer certificate."""
+
+    __slots__ = ("alpn_protocol", "cipher", "peer_certificate", "server_name", "ssl_object", "version")
+
+    def __init__(self, obj: ssl.SSLObject) -> None:
+        self.ssl_object = obj
+        self.version = obj.version()
+        cipher = obj.cipher()
+        self.cipher = cipher[0] if cipher else None
+        self.alpn_protocol = obj.selected_alpn_protocol()
+        self.peer_certificate = obj.getpeercert()
+        self.server_name: str | None = getattr(obj, "server_hostname", None)
+
+    def __repr__(self) -> str:
+        return f"TLSInfo({self.version}, {self.cipher}, alpn={self.alpn_protocol!r})"
+
+
+def _format_addr(addr: Any) -> str:
+    if isinstance(addr, tuple):
+        host, port = addr[0], addr[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(addr, bytes):
+        addr = addr.decode("utf-8", "replace")
+    return addr or "@"
+
+
+class Conn:
+    """The network connection under requests (Go's ``net.Conn`` as handlers see it).
+
+    Available as ``r.conn`` and in the ``conn_context`` and ``conn_state`` hooks. After
+    ``w.hijack()`` it is also how the handler talks to the peer: ``read``, ``write``,
+    ``close``. Use on the event loop only.
+    """
+
+    __slots__ = ("_c", "_local", "remote_addr", "socket", "tls")
+
+    def __init__(self, c: _Connection, sock: socket.socket, peer: Any) -> None:
+        self._c = c
+        self.socket: Any = sock
+        self.remote_addr = _format_addr(peer)
+        self._local: str | None = None
+        self.tls: TLSInfo | None = None
+
+    def _attach(self, transport: asyncio.Transport) -> None:
+        self.socket = transport.get_extra_info("socket") or self.socket
+        obj = transport.get_extra_info("ssl_object")
+        if obj is not None:
+            self.tls = TLSInfo(obj)
+
+    @property
+    def local_addr(self) -> str:
+        """The local address, ``host:port`` (or the Unix socket's path)."""
+        if self._local is None:
+            try:
+                self._local = _format_addr(self.socket.getsockname())
+            except OSError:
+                self._local = "?"
+        return self._local
+
+    @property
+    def state(self) -> ConnState:
+        """The connection's current state."""
+        return self._c.state
+
+    def peer_credentials(self) -> tuple[int, int, int]:
+        """Return the peer's (pid, uid, gid) on a Unix socket (``SO_PEERCRED``)."""
+        so_peercred = getattr(socket, "SO_PEERCRED", None)
+        if so_peercred is None or self.socket is None or self.socket.family != socket.AF_UNIX:
+            raise OSError("peer credentials need a Unix socket on Linux")
+        raw = self.socket.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))
+        pid, uid, gid = struct.unpack("3i", raw)
+        return pid, uid, gid
+
+    # -- after hijack ----------------------------------------------------------------------
+
+    async def read(self, n: int = 65536) -> bytes:
+        """Read up to ``n`` bytes from a hijacked connection; b"" at EOF."""
+        return await self._c.hijacked_read(n)
+
+    async def write(self, data: bytes) -> None:
+        """Write ``data`` to a hijacked connection, waiting while the peer is slow."""
+        self._c.send(data)
+        waiter = self._c.drain()
+        if waiter is not None:
+            await waiter
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._c.close_transport()
+
+    @property
+    def transport(self) -> asyncio.Transport:
+        """The asyncio transport (for handing a hijacked connection to other code)."""
+        return self._c.transport
+
+    def __repr__(self) -> str:
+        return f"<Conn {self.remote_addr} -> {self.local_addr} {self._c.state}>"
+
+
+class _Connection(asyncio.Protocol):
+    """The protocol and serve loop of one HTTP/1 connection."""
+
+    def __init__(
+        self,
+        cfg: ConnConfig,
+        hooks: ServerHooks,
+        ctx: Context,
+        conn_context: Callable[[Context, Conn], Context] | None,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        peer: Any,
+    ) -> None:
+        self.conn = Conn(self, sock, peer)
+        self.cfg = cfg
+        self.hooks = hooks
+        self.logger = cfg.logger
+        self.loop = loop
+        self.state = ConnState.NEW
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made
+        self._base_ctx = ctx
+        self._conn_context = conn_context
+        self._ctx = ctx
+        self._cancel_ctx: Callable[[], None] | None = None
+        self._parser = RequestParser(cfg.max_header_bytes)
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._write_paused = False
+        self._reading_paused = False
+        self._closed = False
+        self._peer_eof = False
+        self._hijacked = False
+        self._hijack_buf = bytearray()
+        self._phase = _HEAD
+        self._got_bytes = False  # bytes of the current request have arrived
+        self._deadline = _INF
+        self._read_deadline = _INF
+        self._write_deadline = _INF
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = _INF
+        self._head: RequestHead | None = None
+        self._body: Body = NO_BODY
+        self._request: Request | None = None
+        self._continue_pending = False
+        self._continue_sent = False
+        self.task: asyncio.Task[None] | None = None
+
+    # -- asyncio.Protocol: thin ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+        self.conn._attach(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._hijacked:
+            self._hijack_buf += data
+        else:
+            if self._phase == _IDLE:
+                self._start_request_clock()
+            self._got_bytes = True
+            self._parser.feed(data)
+            if self._parser.buffered > READ_CAP and not self._reading_paused:
+                self._reading_paused = True
+                self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._peer_eof = True
+        self._parser.feed_eof()
+        self._wake()
+        return True  # keep the write side open: a response may still be due
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._parser.feed_eof()
+        if self._cancel_ctx is not None:
+            self._cancel_ctx()
+        self._wake()
+        w = self._drain_waiter
+        if w is not None and not w.done():
+            w.set_exception(ConnectionResetError("client disconnected"))
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        w = self._drain_waiter
+        if w is not None:
+            self._drain_waiter = None
+            if not w.done():
+                w.set_result(None)
+
+    def _wake(self) -> None:
+        w = self._waiter
+        if w is not None:
+            self._waiter = None
+            if not w.done():
+                w.set_result(None)
+
+    # -- deadlines -------------------------------------------------------------------------
+
+    def _set_deadline(self, when: float) -> None:
+        self._deadline = when
+        if when < self._timer_at:
+            self._arm(when)
+
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = self.loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = _INF
+        if self._closed:
+            return
+        now = self.loop.time()
+        if now >= self._deadline:
+            self._expire(now)
+        elif self._deadline < _INF:
+            self._arm(min(self._deadline, now + self.cfg.tick))
+
+    def _expire(self, now: float) -> None:
+        if self._phase != _HANDLER:
+            # Header or idle timeout: Go sends nothing and closes.
+            self.close_transport()
+            return
+        if now >= self._write_deadline:
+            # Go fails the socket writes and cancels the connection's context.
+            self.logger.debug("http: write timeout for %s", self._remote())
+            self.abort()
+            return
+        if now >= self._read_deadline:
+            self._read_deadline = _INF
+            w = self._waiter
+            if w is not None:
+                self._waiter = None
+                if not w.done():
+                    w.set_exception(TimeoutError("read deadline exceeded"))
+        self._deadline = self._write_deadline
+        if self._deadline < _INF:
+            self._arm(min(self._deadline, now + self.cfg.tick))
+
+    def _start_request_clock(self) -> None:
+        self._phase = _HEAD
+        rht = self.cfg.read_header_timeout or self.cfg.read_timeout
+        self._set_deadline(self.loop.time() + rht if rht else _INF)
+
+    # -- the serve loop --------------------------------------------------------------------
+
+    async def run(
+        self,
+        tls: ssl.SSLContext | None,
+        handshake_timeout: float | None,
+    ) -> None:
+        """Set up the transport (TLS included) and serve the connection until it ends."""
+        try:
+            try:
+                sock = self.conn.socket
+                await self.loop.connect_accepted_socket(
+                    lambda: self, sock, ssl=tls, ssl_handshake_timeout=handshake_timeout if tls else None
+                )
+            except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+                if tls is not None:
+                    self.logger.info(
+                        "http: TLS handshake error from %s: %s", _peer_of(sock), exc
+                    )
+                sock.close()
+                return
+            ctx = self._base_ctx
+            if self._conn_context is not None:
+                ctx = self._conn_context(ctx, self.conn)
+                if not isinstance(ctx, Context):
+                    raise TypeError("conn_context must return a Context")
+            ctx = ctx.with_value(LOCAL_ADDR_CONTEXT_KEY, self.conn.local_addr)
+            self._ctx, self._cancel_ctx = ctx.with_cancel()
+            await self.serve()
+        finally:
+            if not self._hijacked:
+                if self.transport is not None:
+                    self.close_transport()
+                self._set_state(ConnState.CLOSED)
+
+    async def serve(self) -> None:
+        """Serve requests one after another until the connection ends (Go's conn.serve)."""
+        cfg = self.cfg
+        rht = cfg.read_header_timeout or cfg.read_timeout
+        self._set_deadline(self.loop.time() + rht if rht else _INF)
+        handler = cfg.handler.serve_http
+        while True:
+            try:
+                head = await self._read_head()
+            except ProtocolError as exc:
+                self._set_state(ConnState.ACTIVE)
+                await self._refuse(exc)
+                return
+            if head is None:
+                if self._got_bytes:
+                    self._set_state(ConnState.ACTIVE)
+                return
+            # Go 1.25 drops a request read after shutdown began; it is served here, with
+            # "Connection: close", so that no request that arrived is lost.
+            self._set_state(ConnState.ACTIVE)
+            w = await self._serve_request(head, handler)
+            if w is None or w.hijacked:
+                return
+            if not self._reusable(head, w):
+                await self._close_gracefully()
+                return
+            self._set_state(ConnState.IDLE)
+            if not self.hooks.keep_alive_allowed():
+                return
+            self._phase = _IDLE
+            self._got_bytes = False
+            if self._parser.buffered:
+                self._start_request_clock()  # a pipelined request is already here
+            else:
+                idle = cfg.idle_timeout or cfg.read_timeout
+                self._set_deadline(self.loop.time() + idle if idle else _INF)
+
+    async def _read_head(self) -> RequestHead | None:
+        parser = self._parser
+        while True:
+            ev = parser.next_event()
+            if ev is None:
+                try:
+                    await self._wait_data()
+                except (ConnectionError, TimeoutError):
+                    return None
+                continue
+            if ev is PEER_CLOSED:
+                return None
+            assert isinstance(ev, RequestHead)
+            return ev
+
+    async def _wait_data(self) -> None:
+        if self._closed:
+            raise ConnectionResetError("connection closed")
+        if self._reading_paused:
+            self._reading_paused = False
+            self.transport.resume_reading()
+        fut = self.loop.create_future()
+        self._waiter = fut
+        await fut
+
+    async def _serve_request(
+        self, head: RequestHead, handler: Callable[[Response, Request], Awaitable[None]]
+    ) -> Response | None:
+        cfg = self.cfg
+        self._phase = _HANDLER
+        now = self.loop.time()
+        self._write_deadline = now + cfg.write_timeout if cfg.write_timeout else _INF
+        if head.content_length and cfg.read_timeout:
+            self._read_deadline = now + cfg.read_timeout
+        else:
+            self._read_deadline = _INF
+        self._set_deadline(min(self._read_deadline, self._write_deadline))
+        body = Body(self) if head.content_length else NO_BODY
+        self._head = head
+        self._body = body
+        self._continue_pending = head.expect_continue
+        self._continue_sent = False
+        req = Request(head, body, self.conn, self.conn.remote_addr, self._ctx)
+        self._request = req
+        w = Response(req, self)
+        try:
+            if head.target == "*" and head.method == "OPTIONS" and not cfg.disable_options:
+                self._options(w, head)
+            else:
+                await handler(w, req)
+        except asyncio.CancelledError:
+            raise
+        except AbortHandler:
+            self.abort()
+            return None
+        except Exception as exc:
+            return self._handler_failed(w, req, exc)
+        finally:
+            req._finish_context()
+            self._continue_pending = False
+        if w.hijacked:
+            return w
+        try:
+            await w.finish()
+        except ConnectionError:
+            return None
+        finally:
+            body.close()
+            self._phase = _DONE
+            self._deadline = _INF
+        return w
+
+    def _options(self, w: Response, head: RequestHead) -> None:
+        # Go answers "OPTIONS *" itself, reading at most 4 KiB of a body.
+        w.header().set("Content-Length", "0")
+        if head.content_length < 0 or head.content_length > 4096:
+            w.close_after = True
+
+    def _handler_failed(self, w: Response, req: Request, exc: Exception) -> None:
+        if isinstance(exc, ConnectionError) and (self._closed or self._peer_eof):
+            self.abort()  # the client went away: ordinary, not worth a log line
+            return None
+        self.logger.error(
+            "http: panic serving %s: %r\n%s",
+            self._remote(), exc, "".join(traceback.format_exception(exc))[-65536:],
+        )  # fmt: skip
+        if not w.committed and not self._closed:
+            # Go sends nothing; a 500 tells the client what happened (docs/divergences.md).
+            w.abort_buffer()
+            self.transport.write(_500)
+            self.close_transport()
+        else:
+            self.abort()
+        return None
+
+    def _reusable(self, head: RequestHead, w: Response) -> bool:
+        if w.close_after or not head.keep_alive or self._closed or self._peer_eof:
+            return False
+        return self._body.at_eof
+
+    async def _refuse(self, exc: ProtocolError) -> None:
+        if exc.status and not self._closed:
+            self.transport.write(canned_error(exc.status, exc.reason))
+            await self._close_gracefully()
+
+    async def _close_gracefully(self) -> None:
+        """Close without an RST destroying the response: half-close, let the peer finish."""
+        if self._closed:
+            return
+        if self._parser.buffered == 0 and self._body.at_eof and not self._parser.in_body:
+            self.close_transport()
+            return
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._hijacked = True  # from here on, bytes are discarded, not parsed
+        self._hijack_buf.clear()
+        deadline = self.loop.time() + RST_AVOIDANCE_DELAY
+        while not self._closed and not self._peer_eof:
+            remaining = deadline - self.loop.time()
+            if remaining <= 0:
+                break
+            fut = self.loop.create_future()
+            self._waiter = fut
+            handle = self.loop.call_later(remaining, self._wake)
+            try:
+                await fut
+            finally:
+                handle.cancel()
+            self._hijack_buf.clear()
+        self._hijacked = False
+        self.close_transport()
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _set_state(self, state: ConnState) -> None:
+        old = self.state
+        if old is state:
+            return
+        if state not in _TRANSITIONS[old]:
+            raise AssertionError(f"conn state {old} -> {state}")
+        self.state = state
+        if state is ConnState.CLOSED or state is ConnState.HIJACKED:
+            self.hooks.track(self, False)
+        hook = self.cfg.conn_state
+        if hook is not None:
+            hook(self.conn, state)
+
+    def _remote(self) -> str:
+        return self.conn.remote_addr
+
+    # -- BodySource --------------------------------------------------------------------------
+
+    async def read_body_event(self) -> bytes | EndOfMessage:
+        """Return the next piece of the request body, or its end."""
+        if self._continue_pending:
+            self._continue_pending = False
+            self._continue_sent = True
+            self.transport.write(_CONTINUE)
+        parser = self._parser
+        while True:
+            ev = parser.next_event()
+            if ev is not None:
+                assert isinstance(ev, bytes | EndOfMessage)
+                return ev
+            if self._read_deadline <= self.loop.time():
+                raise TimeoutError("read deadline exceeded")
+            await self._wait_data()
+
+    # -- ResponseSink ------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Queue ``data`` on the transport."""
+        if self._closed or self.transport.is_closing():
+            raise ConnectionResetError("client disconnected")
+        self.transport.write(data)
+
+    def drain(self) -> Awaitable[None] | None:
+        """An awaitable while the transport is over its high-water mark, else None."""
+        if not self._write_paused:
+            return None
+        if self._closed:
+            raise ConnectionResetError("client disconnected")
+        w = self._drain_waiter
+        if w is None:
+            w = self._drain_waiter = self.loop.create_future()
+        return w
+
+    def keep_alive_allowed(self) -> bool:
+        """Whether the server lets this connection serve another request."""
+        return self.hooks.keep_alive_allowed()
+
+    async def settle_body(self) -> bool:
+        """Discard an unread request body, up to 256 KiB; False means close after."""
+        body = self._body
+        if body.at_eof:
+            return True
+        head = self._head
+        assert head is not None
+        if self._continue_pending:
+            return False  # 100 never sent: the client may never send the body
+        if head.content_length > 0 and head.content_length - body.bytes_read >= MAX_POST_HANDLER_READ:
+            return False
+        total = 0
+        try:
+            while not body.at_eof:
+                total += len(await body.read_chunk())
+                if total > MAX_POST_HANDLER_READ:
+                    return False
+        except (ProtocolError, ConnectionError, TimeoutError, RuntimeError):
+            return False
+        return True
+
+    def cancel_continue(self) -> None:
+        """The automatic 100 Continue must not be sent any more."""
+        self._continue_pending = False
+
+    def hijack(self) -> tuple[Any, bytes]:
+        """Hand the connection to the handler: stop parsing, stop tracking."""
+        self._hijacked = True
+        data = self._parser.take_buffer()
+        self._hijack_buf.clear()
+        self._phase = _DONE
+        self._deadline = _INF
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timer_at = _INF
+        self._set_state(ConnState.HIJACKED)
+        return self.conn, data
+
+    async def hijacked_read(self, n: int) -> bytes:
+        """Read from a hijacked connection."""
+        while not self._hijack_buf:
+            if self._closed or self._peer_eof:
+                return b""
+            await self._wait_data()
+        data = bytes(self._hijack_buf[:n])
+        del self._hijack_buf[:n]
+        return data
+
+    # -- closing -----------------------------------------------------------------------------
+
+    def close_transport(self) -> None:
+        """Close the connection (pending writes are flushed first)."""
+        t = self.transport
+        if t is None:
+            if self.task is not None:
+                self.task.cancel()  # still in its TLS handshake
+        elif not t.is_closing():
+            t.close()
+
+    def abort(self) -> None:
+        """Close the connection now, dropping pending writes."""
+        t = self.transport
+        if t is None:
+            if self.task is not None:
+                self.task.cancel()
+        else:
+            t.abort()
+
+
+LOCAL_ADDR_CONTEXT_KEY: Final = "nethttp.local-addr"
+
+
+def _peer_of(sock: socket.socket) -> str:
+    try:
+        return _format_addr(sock.getpeername())
+    except OSError:
+        return "?"

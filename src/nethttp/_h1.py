@@ -1,0 +1,603 @@
+"""The HTTP/1.1 wire layer: request bytes in, events out; response heads and chunks out.
+
+No sockets, no event loop, no ``Request`` objects: only bytes and small value types, so
+every rule here is testable by feeding bytes (whole, byte by byte, with trailing data).
+
+Theory of operation. ``RequestParser`` is pull-based, like h11: ``feed()`` stores bytes,
+``next_event()`` parses as far as the caller asks and returns one of
+
+    RequestHead      the request line and header block of the next request
+    bytes            a piece of the current request's body (never empty)
+    EndOfMessage     the body is complete (with trailers, if chunked); a head whose
+                     content_length is 0 has neither body pieces nor EndOfMessage
+    None             more bytes are needed
+    PEER_CLOSED      the peer closed the connection between requests
+
+and raises ``ProtocolError`` (carrying the status to answer with) on bad input. Once it
+has raised, it raises the same error forever: nothing more is read from that connection.
+Parsing only on demand is what bounds memory: bytes wait unparsed in one buffer whose
+size the connection caps by pausing the transport.
+
+Division of labour with llhttp (httptools, imported here and nowhere else):
+- The request line is ours. llhttp rejects lowercase and unknown methods and HTTP/1.2 and
+  accepts HTTP/0.9 and 2.0 forms, all unlike Go; so we parse the line with Go's rules and
+  hand llhttp a fixed ``CONNECT`` line in its place.
+- llhttp splits and validates the header block (token names, value bytes, obs-fold, bare
+  CR/LF, whitespace before the colon). Because it believes the request is a CONNECT, it
+  stops right after the head and tells us where (``HttpParserUpgrade(offset)``), so its
+  reading can never run into the body or the next request.
+- Bodies are framed here: Content-Length by counting, chunked by the small decoder below.
+  One framing path for every request, Upgrade requests included, means a body's bytes
+  can never be read as the next request.
+
+Framing rules (RFC 9112 §6.1, §6.3, §7.1; the hardening issue's table):
+
+    input                                                 answer
+    Transfer-Encoding: chunked (HTTP/1.1)                 framed by chunks
+    any other transfer-coding list                        501, close
+    Content-Length together with Transfer-Encoding        400, close
+    Transfer-Encoding on an HTTP/1.0 request              400, close
+    repeated Content-Length (even equal), non-1*DIGIT     400, close
+    bad chunk size, missing CRLF after data, bare LF      400, close
+    chunk-size line longer than 4 KiB                     400, close
+    obs-fold, space before colon, CTL in a field          400, close
+    missing / repeated Host on 1.1, malformed Host        400, close
+    version HTTP/1.x (x != 0, 1)                          served as HTTP/1.1
+    version HTTP/0.9, 2.0 (except PRI), 3.x               505, close
+    request line longer than max_header_bytes             414, close
+    request line + header block over max_header_bytes     431, close
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import httptools
+
+from ._errors import ProtocolError
+
+__all__ = [
+    "LAST_CHUNK",
+    "PEER_CLOSED",
+    "EndOfMessage",
+    "RequestHead",
+    "RequestParser",
+    "canned_error",
+    "chunk_header",
+    "serialize_trailers",
+]
+
+_METHOD_RE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Request targets: no controls, no spaces (RFC 9112 §3.2); bytes >= 0x80 pass, as in Go.
+_BAD_TARGET_RE = re.compile(rb"[\x00-\x20\x7f]")
+_BAD_ESCAPE_RE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+_VERSION_RE = re.compile(rb"HTTP/(\d)\.(\d)")
+# uri-host [ ":" port ] (RFC 9110 §7.2): an IP-literal or a reg-name.
+_HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.vV]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?")
+_DIGITS_RE = re.compile(rb"[0-9]+")
+_HEX_RE = re.compile(rb"[0-9A-Fa-f]{1,15}")
+_FIELD_RE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[\x21-\x7e\x80-\xff]|[ \t]+[\x21-\x7e\x80-\xff])*)[ \t]*")
+_CHUNK_EXT_BAD_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+_FAKE_LINE: Final = b"CONNECT h:1 HTTP/1.1\r\n"
+_MAX_CHUNK_LINE: Final = 4096
+_MAX_CL_DIGITS: Final = 18  # fits in 63 bits, as Go requires
+
+# Parser states.
+_LINE, _HEADERS, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS, _END, _ERROR = range(9)
+
+
+class _PeerClosed:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PEER_CLOSED"
+
+
+PEER_CLOSED: Final = _PeerClosed()
+
+
+class RequestHead:
+    """The request line and header block of one request, as parsed and checked."""
+
+    __slots__ = (
+        "chunked",
+        "content_length",
+        "expect_continue",
+        "host",
+        "keep_alive",
+        "method",
+        "proto_minor",
+        "raw_headers",
+        "target",
+        "upgrade",
+        "version",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        version: str,
+        proto_minor: int,
+        raw_headers: list[tuple[bytes, bytes]],
+        host: str,
+        content_length: int,
+        chunked: bool,
+        keep_alive: bool,
+        expect_continue: bool,
+        upgrade: bool,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.version = version  # as sent, e.g. "HTTP/1.1"
+        self.proto_minor = proto_minor  # 0 or 1: every HTTP/1.x with x >= 1 is served as 1.1
+        self.raw_headers = raw_headers  # (name, value) as received; values trimmed of OWS
+        self.host = host
+        self.content_length = content_length  # -1 when chunked
+        self.chunked = chunked
+        self.keep_alive = keep_alive  # what the client asked for, by version and Connection
+        self.expect_continue = expect_continue
+        self.upgrade = upgrade  # the client asked to switch protocols (Connection: upgrade)
+
+    def __repr__(self) -> str:
+        return f"RequestHead({self.method} {self.target} {self.version})"
+
+
+class EndOfMessage:
+    """The end of a request body; ``trailers`` holds chunked trailer fields."""
+
+    __slots__ = ("trailers",)
+
+    def __init__(self, trailers: list[tuple[bytes, bytes]] | None = None) -> None:
+        self.trailers = trailers or []
+
+    def __repr__(self) -> str:
+        return f"EndOfMessage({self.trailers!r})"
+
+
+_END_PLAIN: Final = EndOfMessage()
+
+Event = RequestHead | bytes | EndOfMessage | _PeerClosed | None
+
+
+class _HeadCollector:
+    """The callback object llhttp reports header fields to."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self) -> None:
+        self.fields: list[tuple[bytes, bytes]] = []
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.fields.append((name, value))
+
+
+def _llhttp_reason(exc: Exception) -> str:
+    msg = str(exc)
+    if "header value" in msg or "Missing expected" in msg:
+        return "invalid header value"
+    if "header token" in msg or "header field" in msg:
+        return "invalid header name"
+    return ""
+
+
+class RequestParser:
+    """Parse a stream of HTTP/1.1 requests; see the module docstring for the contract."""
+
+    __slots__ = (
+        "_body_left",
+        "_buf",
+        "_collector",
+        "_error",
+        "_eof",
+        "_head_bytes",
+        "_llhttp",
+        "_max_header_bytes",
+        "_pending",
+        "_pos",
+        "_state",
+        "_trailers",
+    )
+
+    def __init__(self, max_header_bytes: int = 1 << 20) -> None:
+        self._max_header_bytes = max_header_bytes
+        self._buf = b""
+        self._pos = 0
+        self._state = _LINE
+        self._eof = False
+        self._error: ProtocolError | None = None
+        self._collector = _HeadCollector()
+        self._llhttp = httptools.HttpRequestParser(self._collector)
+        self._head_bytes = 0  # bytes of the current head (line + fields, or trailers)
+        self._pending: tuple[str, str, str, int] | None = None  # parsed request line
+        self._body_left = 0
+        self._trailers: list[tuple[bytes, bytes]] = []
+
+    # -- input ---------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Store ``data`` (bytes from the peer) for later parsing."""
+        if self._pos >= len(self._buf):
+            self._buf = data
+        else:
+            self._buf = self._buf[self._pos :] + data
+        self._pos = 0
+
+    def feed_eof(self) -> None:
+        """Record that the peer will send nothing more."""
+        self._eof = True
+
+    @property
+    def buffered(self) -> int:
+        """How many received bytes wait unparsed."""
+        return len(self._buf) - self._pos
+
+    @property
+    def between_requests(self) -> bool:
+        """True when no request is partly read (nothing of the next one has arrived)."""
+        return self._state == _LINE and self._pos >= len(self._buf)
+
+    @property
+    def in_body(self) -> bool:
+        """True while the current request's body has not reached its end."""
+        return _BODY <= self._state < _END
+
+    def take_buffer(self) -> bytes:
+        """Hand over every unparsed byte (for hijack) and stop parsing."""
+        data = self._buf[self._pos :]
+        self._buf = b""
+        self._pos = 0
+        self._state = _ERROR
+        self._error = ProtocolError(400, "connection hijacked")
+        return data
+
+    # -- output --------------------------------------------------------------------------
+
+    def next_event(self) -> Event:
+        """Parse and return the next event, or None when more bytes are needed."""
+        state = self._state
+        try:
+            if state == _LINE:
+                return self._read_line()
+            if state == _HEADERS:
+                return self._read_headers()
+            if state == _BODY:
+                return self._read_body()
+            if state == _END:
+                self._state = _LINE
+                trailers = self._trailers
+                if trailers:
+                    self._trailers = []
+                    return EndOfMessage(trailers)
+                return _END_PLAIN
+            if state == _ERROR:
+                assert self._error is not None
+                raise self._error
+            return self._read_chunked()
+        except ProtocolError as exc:
+            self._state = _ERROR
+            self._error = exc
+            raise
+
+    def _need_more(self) -> None:
+        if self._eof:
+            # Truncated mid-message: no response can be framed for it, answer nothing.
+            raise ProtocolError(0, "unexpected EOF")
+
+    def _read_line(self) -> Event:
+        buf = self._buf
+        pos = self._pos
+        # RFC 9112 §2.2: ignore empty lines before a request line (old clients send
+        # CRLF after a POST body).
+        while buf.startswith(b"\r\n", pos):
+            pos += 2
+        self._pos = pos
+        end = buf.find(b"\n", pos)
+        if end < 0:
+            if len(buf) - pos > self._max_header_bytes:
+                raise ProtocolError(414, "")
+            if self._eof:
+                if pos >= len(buf):
+                    return PEER_CLOSED
+                raise ProtocolError(0, "unexpected EOF")
+            return None
+        if end - pos > self._max_header_bytes:
+            raise ProtocolError(414, "")
+        if end == pos or buf[end - 1] != 13:
+            raise ProtocolError(400, "")  # bare LF
+        self._pending = self._parse_line(buf[pos : end - 1])
+        self._head_bytes = end + 1 - pos
+        self._pos = end + 1
+        self._state = _HEADERS
+        self._collector.fields = []
+        try:
+            self._llhttp.feed_data(_FAKE_LINE)
+        except httptools.HttpParserError as exc:  # pragma: no cover - the line is fixed
+            raise ProtocolError(400, "") from exc
+        return self._read_headers()
+
+    @staticmethod
+    def _parse_line(line: bytes) -> tuple[str, str, str, int]:
+        method, _, rest = line.partition(b" ")
+        target, _, version = rest.partition(b" ")
+        if not _METHOD_RE.fullmatch(method) or not target or _BAD_TARGET_RE.search(target):
+            raise ProtocolError(400, "")
+        if b"%" in target and _BAD_ESCAPE_RE.search(target):
+            raise ProtocolError(400, "")  # Go's url.ParseRequestURI refuses a broken %-escape
+        if version == b"HTTP/1.1":
+            minor = 1
+        else:
+            m = _VERSION_RE.fullmatch(version)
+            if m is None:
+                raise ProtocolError(400, "")
+            major = m.group(1)[0] - 48
+            if major == 1:
+                minor = 0 if m.group(2) == b"0" else 1
+            elif major == 2 and method == b"PRI" and target == b"*" and m.group(2) == b"0":
+                minor = 1  # the HTTP/2 preface: Go hands it to the handler (to hijack)
+            else:
+                raise ProtocolError(505, "unsupported protocol version")
+        return method.decode("ascii"), target.decode("latin-1"), version.decode("ascii"), minor
+
+    def _read_headers(self) -> Event:
+        buf = self._buf
+        pos = self._pos
+        try:
+            if pos:
+                self._llhttp.feed_data(memoryview(buf)[pos:])
+            else:
+                self._llhttp.feed_data(buf)
+        except httptools.HttpParserUpgrade as up:
+            used = up.args[0]
+            self._head_bytes += used
+            if self._head_bytes > self._max_header_bytes:
+                raise ProtocolError(431, "") from None
+            self._pos = pos + used
+            return self._finish_head()
+        except httptools.HttpParserError as exc:
+            raise ProtocolError(400, _llhttp_reason(exc)) from None
+        self._head_bytes += len(buf) - pos
+        self._pos = len(buf)
+        if self._head_bytes > self._max_header_bytes:
+            raise ProtocolError(431, "")
+        self._need_more()
+        return None
+
+    def _finish_head(self) -> RequestHead:
+        assert self._pending is not None
+        method, target, version, minor = self._pending
+        fields = self._collector.fields
+        host: str | None = None
+        hosts = 0
+        content_length = 0
+        has_cl = False
+        te: bytes | None = None
+        tes = 0
+        connection: list[bytes] = []
+        expect = b""
+        for i, (name, value) in enumerate(fields):
+            if value[-1:] in (b" ", b"\t"):
+                value = value.rstrip(b" \t")  # llhttp strips leading OWS only
+                fields[i] = (name, value)
+            n = len(name)
+            if n not in _INTERESTING_LENGTHS:
+                continue
+            lname = name.lower()
+            if lname == b"host":
+                hosts += 1
+                host = value.decode("latin-1")
+            elif lname == b"content-length":
+                if has_cl or not _DIGITS_RE.fullmatch(value) or len(value) > _MAX_CL_DIGITS:
+                    raise ProtocolError(400, "")
+                has_cl = True
+                content_length = int(value)
+            elif lname == b"transfer-encoding":
+                tes += 1
+                te = value
+            elif lname == b"connection":
+                connection.extend(t.strip().lower() for t in value.split(b","))
+            elif lname == b"expect":
+                expect = value
+        chunked = False
+        if tes:
+            if minor == 0:
+                raise ProtocolError(400, "")  # RFC 9112 §6.1: 1.0 never has TE
+            if has_cl:
+                raise ProtocolError(400, "")
+            if tes > 1 or te is None or te.lower() != b"chunked":
+                raise ProtocolError(501, "")
+            chunked = True
+            content_length = -1
+        if hosts > 1:
+            raise ProtocolError(400, "")
+        if target[:1] != "/" and target != "*" and "://" in target:
+            # Absolute form: its authority is the host (RFC 9112 §3.2.2), as in Go.
+            host = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+        if host is None:
+            host = ""
+            if minor == 1 and method != "CONNECT" and method != "PRI":
+                raise ProtocolError(400, "missing required Host header")
+        elif not _HOST_RE.fullmatch(host):
+            raise ProtocolError(400, "malformed Host header")
+        if minor:
+            keep_alive = b"close" not in connection
+        else:
+            keep_alive = b"keep-alive" in connection
+        expect_continue = False
+        if expect:
+            if expect.lower() != b"100-continue":
+                raise ProtocolError(417, "")
+            expect_continue = minor == 1 and content_length != 0
+        head = RequestHead(
+            method,
+            target,
+            version,
+            minor,
+            fields,
+            host,
+            content_length,
+            chunked,
+            keep_alive,
+            expect_continue,
+            b"upgrade" in connection,
+        )
+        if chunked:
+            self._state = _CHUNK_SIZE
+        elif content_length:
+            self._state = _BODY
+            self._body_left = content_length
+        else:
+            self._state = _LINE  # no body: no body events, the next request may follow
+        return head
+
+    def _read_body(self) -> Event:
+        avail = len(self._buf) - self._pos
+        if not avail:
+            self._need_more()
+            return None
+        left = self._body_left
+        pos = self._pos
+        if avail <= left:
+            data = self._buf if pos == 0 else self._buf[pos:]
+            self._buf = b""
+            self._pos = 0
+            left -= avail
+        else:
+            data = self._buf[pos : pos + left]
+            self._pos = pos + left
+            left = 0
+        self._body_left = left
+        if not left:
+            self._state = _END
+        return data
+
+    # -- chunked (RFC 9112 §7.1) -----------------------------------------------------------
+
+    def _read_chunked(self) -> Event:
+        while True:
+            state = self._state
+            if state == _CHUNK_SIZE:
+                if not self._read_chunk_size():
+                    return None
+            elif state == _CHUNK_DATA:
+                data = self._read_body()
+                if data is not None and self._state == _END:
+                    self._state = _CHUNK_CRLF
+                return data
+            elif state == _CHUNK_CRLF:
+                buf, pos = self._buf, self._pos
+                if len(buf) - pos < 2:
+                    if buf[pos : pos + 1] not in (b"", b"\r"):
+                        raise ProtocolError(400, "")
+                    self._need_more()
+                    return None
+                if buf[pos : pos + 2] != b"\r\n":
+                    raise ProtocolError(400, "")
+                self._pos = pos + 2
+                self._state = _CHUNK_SIZE
+            elif state == _TRAILERS:
+                if not self._read_trailers():
+                    return None
+                return self.next_event()
+            else:  # pragma: no cover - next_event dispatches only chunked states here
+                raise AssertionError(state)
+
+    def _read_chunk_size(self) -> bool:
+        buf, pos = self._buf, self._pos
+        end = buf.find(b"\n", pos)
+        if end < 0:
+            if len(buf) - pos > _MAX_CHUNK_LINE:
+                raise ProtocolError(400, "")
+            self._need_more()
+            return False
+        if end - pos > _MAX_CHUNK_LINE or end == pos or buf[end - 1] != 13:
+            raise ProtocolError(400, "")
+        line = buf[pos : end - 1]
+        size, _, ext = line.partition(b";")
+        if ext and _CHUNK_EXT_BAD_RE.search(ext):
+            raise ProtocolError(400, "")
+        size = size.rstrip(b" \t")  # BWS before a chunk-ext (RFC 9112 §7.1.1)
+        if not _HEX_RE.fullmatch(size):
+            raise ProtocolError(400, "")
+        n = int(size, 16)
+        self._pos = end + 1
+        if n:
+            self._body_left = n
+            self._state = _CHUNK_DATA
+        else:
+            self._state = _TRAILERS
+            self._head_bytes = 0
+        return True
+
+    def _read_trailers(self) -> bool:
+        buf = self._buf
+        while True:
+            pos = self._pos
+            end = buf.find(b"\n", pos)
+            if end < 0:
+                if self._head_bytes + len(buf) - pos > self._max_header_bytes:
+                    raise ProtocolError(431, "")
+                self._need_more()
+                return False
+            self._head_bytes += end + 1 - pos
+            if self._head_bytes > self._max_header_bytes:
+                raise ProtocolError(431, "")
+            if end == pos or buf[end - 1] != 13:
+                raise ProtocolError(400, "")
+            self._pos = end + 1
+            if end - 1 == pos:
+                self._state = _END
+                return True
+            m = _FIELD_RE.fullmatch(buf, pos, end - 1)
+            if m is None:
+                raise ProtocolError(400, "")
+            self._trailers.append((m.group(1), m.group(2)))
+
+
+# Lengths of the names _finish_head looks at: host, expect, connection, content-length,
+# transfer-encoding. A length test skips the lower() of every other field.
+_INTERESTING_LENGTHS: Final = frozenset({4, 6, 10, 14, 17})
+
+
+def chunk_header(size: int) -> bytes:
+    """Return the chunk-size line for a chunk of ``size`` bytes."""
+    return b"%x\r\n" % size
+
+
+LAST_CHUNK: Final = b"0\r\n"
+
+
+def serialize_trailers(fields: list[tuple[str, str]]) -> bytes:
+    """Return the last chunk, the trailer section and the final CRLF."""
+    parts = [LAST_CHUNK]
+    for name, value in fields:
+        parts.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+_ERROR_HEADERS: Final = b"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+_STATUS_TEXT: Final = {
+    400: b"Bad Request",
+    414: b"Request URI Too Long",
+    417: b"Expectation Failed",
+    431: b"Request Header Fields Too Large",
+    501: b"Not Implemented",
+    505: b"HTTP Version Not Supported",
+}
+
+
+def canned_error(status: int, reason: str) -> bytes:
+    """Return Go's exact bytes for a request the server refuses before any handler runs."""
+    text = _STATUS_TEXT.get(status, b"Bad Request")
+    if status == 501:
+        # The transfer-coding is not echoed back, to keep attacker bytes off the page.
+        return b"HTTP/1.1 501 Not Implemented" + _ERROR_HEADERS + b"Unsupported transfer encoding"
+    if status == 417:
+        return b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    public = b"%d %s" % (status, text)
+    if reason:
+        public += b": " + reason.encode("ascii")
+    return b"HTTP/1.1 " + public + _ERROR_HEADERS + public

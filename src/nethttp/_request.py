@@ -1,0 +1,448 @@
+"""``Request``, its ``URL`` and its body readers.
+
+A ``Request`` is built for every request, so it is built cheaply: it keeps the wire
+layer's ``RequestHead`` and derives ``header``, ``url`` and the context on first use. A
+handler that reads only ``r.method`` and ``r.url.path`` never pays for a ``Header``.
+
+The body reader pulls events from a ``BodySource`` (the connection, one layer up, which
+implements this small protocol), so reading never copies bytes through queues and a
+handler that does not read leaves the bytes in the kernel (back-pressure for free).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qs, quote, unquote
+
+from ._context import Context, background
+from ._errors import BodyReadAfterClose
+from ._h1 import EndOfMessage, RequestHead
+from ._header import Header, canonical_header_key
+
+if TYPE_CHECKING:
+    import ssl
+
+
+class BodySource(Protocol):
+    """What a body reader needs from the connection under it."""
+
+    async def read_body_event(self) -> bytes | EndOfMessage:
+        """Return the next piece of the body, or its end; raise on a broken body."""
+        ...
+
+
+class URL:
+    """The parsed request target (Go's ``url.URL`` as ``ParseRequestURI`` fills it)."""
+
+    __slots__ = ("fragment", "host", "opaque", "path", "raw_path", "raw_query", "scheme")
+
+    def __init__(self, target: str) -> None:
+        self.scheme = ""
+        self.host = ""
+        self.opaque = ""
+        self.fragment = ""
+        rest = target
+        if rest[:1] != "/" and "://" in rest:
+            # Absolute form (RFC 9112 §3.2.2).
+            scheme, _, rest = rest.partition("://")
+            self.scheme = scheme.lower()
+            slash = rest.find("/")
+            quest = rest.find("?")
+            cut = min(i for i in (slash, quest, len(rest)) if i >= 0)
+            self.host, rest = rest[:cut], rest[cut:]
+        elif rest[:1] != "/" and rest != "*":
+            # Authority form (CONNECT host:port) or something opaque.
+            self.host = rest if ":" in rest else ""
+            self.opaque = "" if self.host else rest
+            rest = ""
+        path, _, self.raw_query = rest.partition("?")
+        self.path = unquote(path, errors="surrogateescape") if "%" in path else path
+        # raw_path is set only when the path's escaping is not the default one (Go).
+        self.raw_path = path if "%" in path and quote(self.path, safe="/:@!$&'()*+,;=") != path else ""
+
+    def escaped_path(self) -> str:
+        """Return the path as sent (raw_path when set, else the path re-escaped)."""
+        return self.raw_path or quote(self.path, safe="/:@!$&'()*+,;=")
+
+    def query(self) -> dict[str, list[str]]:
+        """Parse ``raw_query`` into a dict of value lists (Go's ``URL.Query()``)."""
+        return parse_qs(self.raw_query, keep_blank_values=True)
+
+    def request_uri(self) -> str:
+        """Return the path and query as they would appear in a request line."""
+        uri = self.escaped_path() or "/"
+        return f"{uri}?{self.raw_query}" if self.raw_query else uri
+
+    def __str__(self) -> str:
+        prefix = f"{self.scheme}://{self.host}" if self.scheme else ""
+        return prefix + self.request_uri()
+
+    def __repr__(self) -> str:
+        return f"URL({str(self)!r})"
+
+
+class Body:
+    """A request body, read with ``await body.read(n)`` or ``async for``; one reader at a time.
+
+    ``trailers`` holds the chunked trailer fields once the body reached its end.
+    Not safe to use after the handler returned.
+    """
+
+    __slots__ = ("_closed", "_eof", "_pending", "_source", "_trailers", "bytes_read")
+
+    def __init__(self, source: BodySource) -> None:
+        self._source = source
+        self._pending = b""
+        self._eof = False
+        self._closed = False
+        self._trailers: Header | None = None
+        self.bytes_read = 0
+
+    @property
+    def at_eof(self) -> bool:
+        """True once the whole body was read."""
+        return self._eof and not self._pending
+
+    @property
+    def trailers(self) -> Header:
+        """The trailer fields (empty until the end of the body was read)."""
+        if self._trailers is None:
+            self._trailers = Header()
+        return self._trailers
+
+    async def _next(self) -> bytes:
+        if self._closed:
+            raise BodyReadAfterClose()
+        ev = await self._source.read_body_event()
+        if isinstance(ev, EndOfMessage):
+            self._eof = True
+            if ev.trailers:
+                self._trailers = Header(
+                    (n.decode("latin-1"), v.decode("latin-1")) for n, v in ev.trailers
+                )
+            return b""
+        self.bytes_read += len(ev)
+        return ev
+
+    async def read(self, n: int = -1) -> bytes:
+        """Read up to ``n`` bytes (all of the rest when ``n`` < 0); b"" at the end."""
+        if n == 0:
+            return b""
+        if n < 0:
+            parts = [self._pending] if self._pending else []
+            self._pending = b""
+            while not self._eof:
+                chunk = await self._next()
+                if chunk:
+                    parts.append(chunk)
+            return b"".join(parts)
+        data = self._pending
+        if not data:
+            if self._eof:
+                return b""
+            data = await self._next()
+        if len(data) > n:
+            self._pending = data[n:]
+            return data[:n]
+        self._pending = b""
+        return data
+
+    async def read_chunk(self) -> bytes:
+        """Return the next piece of the body as it arrived; b"" at the end."""
+        if self._pending:
+            data, self._pending = self._pending, b""
+            return data
+        while not self._eof:
+            data = await self._next()
+            if data:
+                return data
+        return b""
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        while True:
+            chunk = await self.read_chunk()
+            if not chunk:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        """Refuse further reads (the server calls it when the response is finished)."""
+        self._closed = True
+
+
+class _NoBody(Body):
+    """The body of a request that has none: always at its end."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(_NO_SOURCE)
+        self._eof = True
+
+    def close(self) -> None:
+        pass  # shared by every body-less request: it must never become closed
+
+
+class _NoSource:
+    async def read_body_event(self) -> bytes | EndOfMessage:  # pragma: no cover - unused
+        return EndOfMessage()
+
+
+_NO_SOURCE = _NoSource()
+NO_BODY: Body = _NoBody()
+
+
+class BlockingBody:
+    """A request body for a plain ``def`` handler: ``read`` blocks its worker thread.
+
+    Reads cross to the event loop in pieces of up to 64 KiB, so a handler reading
+    byte by byte does not pay a thread hop per byte.
+    """
+
+    __slots__ = ("_body", "_buf", "_loop")
+
+    def __init__(self, body: Body, loop: asyncio.AbstractEventLoop) -> None:
+        self._body = body
+        self._loop = loop
+        self._buf = b""
+
+    def _fetch(self) -> bytes:
+        fut = asyncio.run_coroutine_threadsafe(self._body.read(65536), self._loop)
+        return fut.result()
+
+    def read(self, n: int = -1) -> bytes:
+        """Read up to ``n`` bytes (all of the rest when ``n`` < 0); b"" at the end."""
+        if n < 0:
+            fut = asyncio.run_coroutine_threadsafe(self._body.read(-1), self._loop)
+            data, self._buf = self._buf + fut.result(), b""
+            return data
+        if not self._buf:
+            self._buf = self._fetch()
+        data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+    def readline(self, limit: int = -1) -> bytes:
+        """Read one line, up to and including b"\\n" (or ``limit`` bytes)."""
+        parts: list[bytes] = []
+        size = 0
+        while limit < 0 or size < limit:
+            if not self._buf:
+                self._buf = self._fetch()
+                if not self._buf:
+                    break
+            want = len(self._buf) if limit < 0 else min(len(self._buf), limit - size)
+            nl = self._buf.find(b"\n", 0, want)
+            cut = want if nl < 0 else nl + 1
+            parts.append(self._buf[:cut])
+            self._buf = self._buf[cut:]
+            size += cut
+            if nl >= 0:
+                break
+        return b"".join(parts)
+
+    def __iter__(self) -> BlockingBody:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    @property
+    def trailers(self) -> Header:
+        """The trailer fields (empty until the end of the body was read)."""
+        return self._body.trailers
+
+
+class Request:
+    """An HTTP request as the server received it (Go's ``http.Request``).
+
+    Fields are plain attributes; ``header``, ``url`` and ``context()`` are built on
+    first use. A handler may replace ``body`` (for example with a size-limited reader).
+    """
+
+    __slots__ = (
+        "_cancel",
+        "_ctx",
+        "_header",
+        "_parent_ctx",
+        "_path_values",
+        "_url",
+        "body",
+        "close",
+        "conn",
+        "content_length",
+        "head",
+        "host",
+        "method",
+        "pattern",
+        "remote_addr",
+        "request_uri",
+    )
+
+    def __init__(
+        self,
+        head: RequestHead,
+        body: Body | BlockingBody,
+        conn: Any,
+        remote_addr: str,
+        parent_ctx: Context | None = None,
+    ) -> None:
+        self.head = head
+        self.method = head.method
+        self.request_uri = head.target
+        self.host = head.host
+        self.content_length = head.content_length
+        self.close = not head.keep_alive
+        self.body = body
+        self.conn = conn
+        self.remote_addr = remote_addr
+        self.pattern = ""
+        self._parent_ctx = parent_ctx
+        self._ctx: Context | None = None
+        self._cancel: Callable[[], None] | None = None
+        self._header: Header | None = None
+        self._url: URL | None = None
+        self._path_values: dict[str, str] | None = None
+
+    # -- lazily derived fields ---------------------------------------------------------------
+
+    @property
+    def header(self) -> Header:
+        """The request's fields with canonical keys (without Host and Transfer-Encoding)."""
+        h = self._header
+        if h is None:
+            h = Header()
+            m = h._map
+            for n, v in self.head.raw_headers:
+                key = canonical_header_key(n.decode("latin-1"))
+                if key == "Host" or key == "Transfer-Encoding":
+                    continue
+                vs = m.get(key)
+                if vs is None:
+                    m[key] = [v.decode("latin-1")]
+                else:
+                    vs.append(v.decode("latin-1"))
+            self._header = h
+        return h
+
+    @header.setter
+    def header(self, value: Header) -> None:
+        self._header = value
+
+    @property
+    def url(self) -> URL:
+        """The parsed request target."""
+        u = self._url
+        if u is None:
+            u = self._url = URL(self.head.target)
+        return u
+
+    @url.setter
+    def url(self, value: URL) -> None:
+        self._url = value
+
+    @property
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The header fields as received: (name, value) bytes, in order."""
+        return self.head.raw_headers
+
+    @property
+    def proto(self) -> str:
+        """The protocol version as sent, e.g. "HTTP/1.1"."""
+        return self.head.version
+
+    @property
+    def proto_major(self) -> int:
+        """The major protocol version (1)."""
+        return ord(self.head.version[5]) - 48
+
+    @property
+    def proto_minor(self) -> int:
+        """The minor protocol version as sent (0, 1, ...)."""
+        return ord(self.head.version[7]) - 48
+
+    def proto_at_least(self, major: int, minor: int) -> bool:
+        """Whether the request's protocol is at least ``major.minor``."""
+        return (self.proto_major, self.proto_minor) >= (major, minor)
+
+    @property
+    def transfer_encoding(self) -> list[str]:
+        """["chunked"] for a chunked body, else []."""
+        return ["chunked"] if self.head.chunked else []
+
+    @property
+    def tls(self) -> ssl.SSLObject | None:
+        """The TLS connection state, or None on a plaintext connection."""
+        info = getattr(self.conn, "tls", None)
+        return getattr(info, "ssl_object", None) if info is not None else None
+
+    @property
+    def trailer(self) -> Header:
+        """The body's trailer fields, filled once the body was read to its end."""
+        body = self.body
+        return body.trailers if isinstance(body, Body | BlockingBody) else Header()
+
+    def user_agent(self) -> str:
+        """The User-Agent field, or ""."""
+        return self.header.get("User-Agent")
+
+    def referer(self) -> str:
+        """The Referer field, or ""."""
+        return self.header.get("Referer")
+
+    # -- context ---------------------------------------------------------------------------
+
+    def context(self) -> Context:
+        """The request's context: cancelled when the client goes away or the handler returns."""
+        ctx = self._ctx
+        if ctx is None:
+            parent = self._parent_ctx if self._parent_ctx is not None else background()
+            ctx, self._cancel = parent.with_cancel()
+            self._ctx = ctx
+        return ctx
+
+    def with_context(self, ctx: Context) -> Request:
+        """Return a shallow copy of the request that carries ``ctx``."""
+        if not isinstance(ctx, Context):
+            raise TypeError("with_context needs a Context")
+        r = copy.copy(self)
+        r._ctx = ctx
+        r._cancel = None
+        return r
+
+    def clone(self, ctx: Context) -> Request:
+        """Return a deep copy (header, url, path values) carrying ``ctx``; the body is shared."""
+        r = self.with_context(ctx)
+        r._header = self.header.clone()
+        r._url = copy.copy(self.url)
+        if self._path_values is not None:
+            r._path_values = dict(self._path_values)
+        return r
+
+    def _finish_context(self) -> None:
+        if self._cancel is not None:
+            self._cancel()
+
+    # -- path values (set by ServeMux) -------------------------------------------------------
+
+    def path_value(self, name: str) -> str:
+        """The value of wildcard ``name`` in the matched pattern, or ""."""
+        pv = self._path_values
+        return pv.get(name, "") if pv else ""
+
+    def set_path_value(self, name: str, value: str) -> None:
+        """Set the value ``path_value(name)`` returns."""
+        if self._path_values is None:
+            self._path_values = {}
+        self._path_values[name] = value
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.request_uri} {self.proto}>"

@@ -1,0 +1,567 @@
+"""The HTTP/1 ``ResponseWriter``: Go's write pipeline, byte for byte where it is visible.
+
+Writes go into a 2048-byte buffer. If the handler finishes with everything still in it,
+the response gets an automatic ``Content-Length`` and goes out in one transport write,
+head and body together (the common case, and the fast one). A write that overflows the
+buffer, or a ``flush()``, commits the head: ``Transfer-Encoding: chunked`` on HTTP/1.1,
+a close-delimited body on HTTP/1.0. After that, small writes are still merged in the
+buffer, and each overflow or flush becomes one chunk.
+
+The head is built once, at commit, from the header map as it is then (later changes do
+not reach the wire, except trailers), the precomputed status line, a ``Date`` value
+cached per second, and the server's own fields in Go's order: handler fields sorted,
+then ``Date``, ``Content-Length``, ``Content-Type``, ``Connection``,
+``Transfer-Encoding``. Encoded ``name: value`` lines are cached, since most responses
+repeat the same few.
+
+States: OPEN (nothing sent) -> COMMITTED (head chosen) -> FINISHED, or -> HIJACKED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from email.utils import formatdate
+from typing import Any, Final, Protocol, runtime_checkable
+
+from ._errors import BodyNotAllowed, ContentLengthMismatch, Hijacked
+from ._h1 import LAST_CHUNK, chunk_header, serialize_trailers
+from ._header import Header, canonical_header_key, sanitize_value, valid_field_name
+from ._request import Request
+from ._sniff import detect_content_type
+from ._status import body_allowed, status_line
+
+BUFFER_SIZE: Final = 2048  # Go's bufferBeforeChunkingSize: the automatic Content-Length limit
+SNIFF_LEN: Final = 512
+
+OPEN, COMMITTED, FINISHED, HIJACKED = range(4)
+
+
+@runtime_checkable
+class ResponseWriter(Protocol):
+    """What a handler writes its response through (Go's ``http.ResponseWriter``)."""
+
+    def header(self) -> Header:
+        """The header map that ``write_header`` will send."""
+        ...
+
+    def write_header(self, code: int) -> None:
+        """Send the status code (once; 1xx codes may precede the final one)."""
+        ...
+
+    async def write(self, data: bytes) -> int:
+        """Write body bytes, committing an implicit 200 first."""
+        ...
+
+    async def flush(self) -> None:
+        """Send the head and everything buffered now."""
+        ...
+
+
+class ResponseSink(Protocol):
+    """What the writer needs from the connection under it (implemented one layer up)."""
+
+    logger: logging.Logger
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes on the transport; raise ConnectionError if it is gone."""
+        ...
+
+    def drain(self) -> Awaitable[None] | None:
+        """Return an awaitable while the transport is over its high-water mark, else None."""
+        ...
+
+    def keep_alive_allowed(self) -> bool:
+        """Whether the server still lets this connection serve another request."""
+        ...
+
+    async def settle_body(self) -> bool:
+        """Discard what the handler left unread; False means the connection must close."""
+        ...
+
+    def cancel_continue(self) -> None:
+        """The automatic ``100 Continue`` must not be sent any more."""
+        ...
+
+    def hijack(self) -> tuple[Any, bytes]:
+        """Take the connection over; return it and the bytes read but not parsed."""
+        ...
+
+
+# -- cached values ---------------------------------------------------------------------------
+
+_date_second = -1
+_date_line = b""
+
+
+def date_line() -> bytes:
+    """Return the ``Date`` field line for now; recomputed at most once a second."""
+    global _date_second, _date_line
+    now = int(time.time())
+    if now != _date_second:
+        _date_line = b"Date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
+        _date_second = now
+    return _date_line
+
+
+_field_cache: dict[tuple[str, str], bytes] = {}
+_FIELD_CACHE_MAX = 1024
+
+
+def _field_line(name: str, value: str) -> bytes:
+    line = _field_cache.get((name, value))
+    if line is None:
+        if not valid_field_name(name):
+            return b""  # Go drops invalid names silently
+        clean = sanitize_value(value)
+        try:
+            line = f"{name}: {clean}\r\n".encode("latin-1")
+        except UnicodeEncodeError:
+            line = f"{name}: {clean}\r\n".encode()
+        if len(_field_cache) < _FIELD_CACHE_MAX:
+            _field_cache[(name, value)] = line
+    return line
+
+
+# Trailers a handler may not declare (RFC 9110 §6.5.1; Go's httpguts.ValidTrailerHeader).
+_BAD_TRAILERS: Final = frozenset(
+    {
+        "Authorization", "Cache-Control", "Connection", "Content-Encoding", "Content-Length",
+        "Content-Range", "Content-Type", "Expect", "Host", "Keep-Alive", "Max-Forwards",
+        "Pragma", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Range",
+        "Realm", "Te", "Trailer", "Transfer-Encoding", "Www-Authenticate",
+    }
+)  # fmt: skip
+TRAILER_PREFIX: Final = "Trailer:"
+
+
+class Response:
+    """The HTTP/1 ``ResponseWriter`` given to async handlers; use only on the event loop."""
+
+    __slots__ = (
+        "_buf",
+        "_buffered",
+        "_chunked",
+        "_declared",
+        "_full_duplex",
+        "_header",
+        "_is_head",
+        "_req",
+        "_sink",
+        "_state",
+        "_trailer_names",
+        "close_after",
+        "status",
+        "written",
+    )
+
+    def __init__(self, req: Request, sink: ResponseSink) -> None:
+        self._req = req
+        self._sink = sink
+        self._header: Header | None = None
+        self._state = OPEN
+        self._buf: list[bytes] = []
+        self._buffered = 0
+        self._chunked = False
+        self._declared = -1  # the handler's Content-Length, -1 when none
+        self._is_head = req.method == "HEAD"
+        self._full_duplex = False
+        self._trailer_names: list[str] = []
+        self.status = 0
+        self.written = 0  # body bytes the handler wrote (counted on HEAD too)
+        self.close_after = False  # the connection closes after this response
+
+    # -- the handler's API -----------------------------------------------------------------
+
+    def header(self) -> Header:
+        """The header map; changes after the head is committed do not reach the wire."""
+        h = self._header
+        if h is None:
+            h = self._header = Header()
+        return h
+
+    def write_header(self, code: int) -> None:
+        """Send ``code``: 1xx at once (repeatable), others once; a repeat is logged, not raised."""
+        if not 100 <= code <= 999:
+            raise ValueError(f"invalid WriteHeader code {code}")
+        if self._state == HIJACKED:
+            self._log_misuse("response.WriteHeader on hijacked connection")
+            return
+        if self.status:
+            self._log_misuse("superfluous response.WriteHeader call")
+            return
+        if 100 <= code < 200 and code != 101:
+            self._send_informational(code)
+            return
+        self.status = code
+        h = self._header
+        if h is not None and (cl := h.get("Content-Length")):
+            if cl.isdigit() and cl.isascii():
+                self._declared = int(cl)
+            else:
+                self._sink.logger.error("http: invalid Content-Length of %r", cl)
+                h.delete("Content-Length")
+
+    async def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Write body bytes; waits while the client is slow to read."""
+        state = self._state
+        if state != OPEN and state != COMMITTED:
+            if state == HIJACKED:
+                if data:
+                    self._log_misuse("response.Write on hijacked connection")
+                raise Hijacked()
+            raise RuntimeError("write after the handler returned")
+        if not self.status:
+            self.write_header(200)
+        n = len(data)
+        if not n:
+            return 0
+        if not body_allowed(self.status):
+            raise BodyNotAllowed()
+        self.written += n
+        if self._declared >= 0 and self.written > self._declared:
+            raise ContentLengthMismatch()
+        self._buf.append(data if type(data) is bytes else bytes(data))
+        self._buffered += n
+        if self._buffered <= BUFFER_SIZE:
+            return n
+        if state == OPEN:
+            await self._commit(final=False)
+        self._send_buffer()
+        waiter = self._sink.drain()
+        if waiter is not None:
+            await waiter
+        return n
+
+    async def flush(self) -> None:
+        """Commit the head and send everything buffered; waits while the client is slow."""
+        if self._state == HIJACKED:
+            raise Hijacked()
+        if self._state == FINISHED:
+            return
+        if not self.status:
+            self.write_header(200)
+        if self._state == OPEN:
+            await self._commit(final=False)
+        self._send_buffer()
+        waiter = self._sink.drain()
+        if waiter is not None:
+            await waiter
+
+    def hijack(self) -> tuple[Any, bytes]:
+        """Take over the connection: return its ``Conn`` and the bytes already read."""
+        if self._state == HIJACKED:
+            raise Hijacked()
+        if self._state == FINISHED:
+            raise RuntimeError("hijack after the handler returned")
+        self._sink.cancel_continue()
+        if self.status and self._state == OPEN:
+            # A 101 written before the hijack goes out first (Go flushes it).
+            self._sink.send(self._build_head(False))
+            self._buf.clear()
+        self._state = HIJACKED
+        return self._sink.hijack()
+
+    def enable_full_duplex(self) -> None:
+        """Let the handler read the body after writing (Go's EnableFullDuplex)."""
+        self._full_duplex = True
+
+    # -- the connection's API --------------------------------------------------------------
+
+    @property
+    def committed(self) -> bool:
+        """Whether any byte of the head may have reached the transport."""
+        return self._state != OPEN
+
+    @property
+    def hijacked(self) -> bool:
+        """Whether the handler took the connection over."""
+        return self._state == HIJACKED
+
+    async def finish(self) -> None:
+        """End the response after the handler returned (Go's finishRequest)."""
+        if self._state == OPEN:
+            if not self.status:
+                self.status = 200
+            if not self._full_duplex:
+                await self._settle()
+            head = self._build_head(True)
+            buf = self._buf
+            if buf and not self._is_head:
+                self._sink.send(head + (buf[0] if len(buf) == 1 else b"".join(buf)))
+            else:
+                self._sink.send(head)
+        elif self._state == COMMITTED:
+            self._send_buffer()
+            if self._chunked:
+                self._sink.send(self._trailer_block())
+            if self._full_duplex and not await self._sink.settle_body():
+                self.close_after = True
+        else:
+            return
+        self._state = FINISHED
+        if self._declared >= 0 and self._declared != self.written and not self._is_head:
+            if body_allowed(self.status):
+                self.close_after = True
+
+    def abort_buffer(self) -> None:
+        """Drop what the handler buffered (its response is replaced by an error)."""
+        self._buf.clear()
+        self._buffered = 0
+        self._state = FINISHED
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _settle(self) -> None:
+        if not self._sink.keep_alive_allowed() or self._req.close:
+            return  # closing anyway: nothing to gain from reading the rest
+        if not await self._sink.settle_body():
+            self.close_after = True
+
+    async def _commit(self, final: bool) -> None:
+        if not self._full_duplex:
+            await self._settle()
+        self._sink.cancel_continue()
+        self._sink.send(self._build_head(final))
+        self._state = COMMITTED
+
+    def _send_buffer(self) -> None:
+        buf = self._buf
+        if not buf:
+            return
+        data = buf[0] if len(buf) == 1 else b"".join(buf)
+        buf.clear()
+        self._buffered = 0
+        if self._is_head:
+            return  # HEAD: counted and sniffed, never sent
+        if self._chunked:
+            self._sink.send(chunk_header(len(data)) + data + b"\r\n")
+        else:
+            self._sink.send(data)
+
+    def _build_head(self, final: bool) -> bytes:
+        """Serialise the head; ``final`` means the handler returned with the body buffered."""
+        status = self.status
+        req = self._req
+        minor = req.head.proto_minor
+        parts = [status_line(minor, status)]
+        h = self._header
+        has_cl = has_ct = has_date = has_conn = has_te = False
+        te_value = ""
+        handler_close = False
+        if h is not None and h._map:
+            m = h._map
+            if "Trailer" in m:
+                self._declare_trailers(m["Trailer"])
+            if status == 304 or not body_allowed(status):
+                for k in ("Content-Length", "Transfer-Encoding"):
+                    m.pop(k, None)
+                if status == 304:
+                    m.pop("Content-Type", None)
+            has_cl = "Content-Length" in m
+            has_ct = "Content-Type" in m
+            has_date = "Date" in m
+            has_conn = "Connection" in m
+            has_te = "Transfer-Encoding" in m
+            if has_te:
+                te_value = (m["Transfer-Encoding"] or [""])[0].lower()
+                if has_cl and te_value != "identity":
+                    self._sink.logger.error(
+                        "http: WriteHeader called with both Transfer-Encoding of %r and a "
+                        "Content-Length of %s", te_value, m["Content-Length"]
+                    )
+                    del m["Content-Length"]
+                    has_cl = False
+                    self._declared = -1
+            if has_conn:
+                handler_close = any("close" in v.lower() for v in m["Connection"])
+            for k in sorted(m) if len(m) > 1 else m:
+                if k[:8] == TRAILER_PREFIX:
+                    continue
+                if k == "Transfer-Encoding" and te_value in ("chunked", "identity"):
+                    continue  # the server writes its own framing line
+                for v in m[k]:
+                    parts.append(_field_line(k, v))
+        allowed = body_allowed(status)
+        body_len = self._buffered
+        if not has_date:
+            parts.append(date_line())
+        # Framing (Go's chunkWriter.writeHeader).
+        keep = req.head.keep_alive and not handler_close and self._sink.keep_alive_allowed()
+        if not allowed or self._is_head:
+            if self._is_head and final and not has_cl and body_len and allowed:
+                parts.append(b"Content-Length: %d\r\n" % body_len)
+        elif has_cl:
+            pass
+        elif final and not self._trailer_names and not has_te:
+            parts.append(b"Content-Length: %d\r\n" % body_len)
+        elif minor and te_value != "identity":
+            self._chunked = True
+        else:
+            keep = False  # the body ends when the connection does
+        if allowed and not has_ct and body_len and not has_te:
+            if not (h is not None and h.get("Content-Encoding")):
+                first = self._buf[0] if len(self._buf) == 1 else b"".join(self._buf)
+                ctype = detect_content_type(first[:SNIFF_LEN])
+                parts.append(b"Content-Type: " + ctype.encode("ascii") + b"\r\n")
+        if self.close_after:
+            keep = False
+        if status == 101:
+            pass  # the handler's "Connection: Upgrade" stands (Go issue #36381)
+        elif not keep:
+            self.close_after = True
+            if minor:
+                if has_conn:
+                    parts = [p for p in parts if not p.startswith(b"Connection:")]
+                parts.append(b"Connection: close\r\n")
+        elif not minor and not has_conn:
+            parts.append(b"Connection: keep-alive\r\n")
+        if self._chunked:
+            parts.append(b"Transfer-Encoding: chunked\r\n")
+        parts.append(b"\r\n")
+        return b"".join(parts)
+
+    def _declare_trailers(self, values: list[str]) -> None:
+        for v in values:
+            for name in v.split(","):
+                name = canonical_header_key(name.strip())
+                if name and name not in _BAD_TRAILERS:
+                    self._trailer_names.append(name)
+
+    def _trailer_block(self) -> bytes:
+        fields: list[tuple[str, str]] = []
+        h = self._header
+        if h is not None:
+            for name in self._trailer_names:
+                for v in h.values(name):
+                    fields.append((name, sanitize_value(v)))
+            for k, vs in h.items():
+                if k[:8] == TRAILER_PREFIX:
+                    name = canonical_header_key(k[8:])
+                    if valid_field_name(name) and name not in _BAD_TRAILERS:
+                        fields.extend((name, sanitize_value(v)) for v in vs)
+        if not fields:
+            return LAST_CHUNK + b"\r\n"
+        return serialize_trailers(fields)
+
+    def _send_informational(self, code: int) -> None:
+        if code == 100:
+            self._sink.cancel_continue()
+        parts = [status_line(self._req.head.proto_minor, code)]
+        if self._header is not None:
+            for k, vs in sorted(self._header.items()):
+                if k in ("Content-Length", "Transfer-Encoding") or k[:8] == TRAILER_PREFIX:
+                    continue
+                parts.extend(_field_line(k, v) for v in vs)
+        parts.append(b"\r\n")
+        self._sink.send(b"".join(parts))
+
+    def _log_misuse(self, what: str) -> None:
+        frame = sys._getframe(2)
+        self._sink.logger.error(
+            "http: %s from %s (%s:%d)", what, frame.f_code.co_name,
+            frame.f_code.co_filename, frame.f_lineno,
+        )  # fmt: skip
+
+
+class BlockingResponseWriter:
+    """The ``ResponseWriter`` given to plain ``def`` handlers, which run in worker threads.
+
+    ``write`` buffers on the thread's side and crosses to the event loop only when 64 KiB
+    have piled up or on ``flush()``; a handler whose whole body fits never crosses at all,
+    so Go's automatic Content-Length still applies. Use from the handler's thread only.
+    """
+
+    __slots__ = ("_buf", "_loop", "_pending", "_w")
+
+    CROSS_AT: Final = 65536
+
+    def __init__(self, w: Response, loop: asyncio.AbstractEventLoop) -> None:
+        self._w = w
+        self._loop = loop
+        self._buf: list[bytes] = []
+        self._pending = 0
+
+    def header(self) -> Header:
+        """The header map that ``write_header`` will send."""
+        return self._w.header()
+
+    def write_header(self, code: int) -> None:
+        """Send the status code (see ``Response.write_header``)."""
+        if 100 <= code < 200 and code != 101:
+            self._call(self._sync_call(self._w.write_header, code))
+        else:
+            self._w.write_header(code)
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Write body bytes; blocks while the client is slow to read."""
+        if not self._w.status:
+            self._w.write_header(200)
+        n = len(data)
+        if not body_allowed(self._w.status) and n:
+            raise BodyNotAllowed()
+        self._buf.append(bytes(data))
+        self._pending += n
+        if self._pending >= self.CROSS_AT:
+            self._push(flush=False)
+        return n
+
+    def flush(self) -> None:
+        """Send the head and everything written so far."""
+        self._push(flush=True)
+
+    def hijack(self) -> tuple[Any, bytes]:
+        """Take over the connection (see ``Response.hijack``)."""
+        self._push(flush=False)
+        return self._call(self._sync_call(self._w.hijack))
+
+    def enable_full_duplex(self) -> None:
+        """Let the handler read the body after writing."""
+        self._w.enable_full_duplex()
+
+    def _push(self, flush: bool) -> None:
+        data = b"".join(self._buf)
+        self._buf.clear()
+        self._pending = 0
+        self._call(self._push_async(data, flush))
+
+    async def _push_async(self, data: bytes, flush: bool) -> None:
+        if data:
+            await self._w.write(data)
+        if flush:
+            await self._w.flush()
+
+    @staticmethod
+    async def _sync_call(fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(*args)
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def close(self) -> None:
+        """Hand what is still buffered to the loop's writer (called on the loop)."""
+        if self._buf and not self._w.hijacked:
+            data = b"".join(self._buf)
+            self._buf.clear()
+            await self._w.write(data)
+
+
+def error(w: ResponseWriter | BlockingResponseWriter, message: str, code: int) -> Any:
+    """Reply with ``message`` as plain text and status ``code`` (Go's ``http.Error``).
+
+    Returns an awaitable for async writers; a blocking writer writes at once.
+    """
+    h = w.header()
+    h.delete("Content-Length")
+    h.set("Content-Type", "text/plain; charset=utf-8")
+    h.set("X-Content-Type-Options", "nosniff")
+    w.write_header(code)
+    return w.write((message + "\n").encode())
+
+
+async def not_found(w: ResponseWriter, r: Request) -> None:
+    """Reply 404 with Go's body, "404 page not found"."""
+    await error(w, "404 page not found", 404)

@@ -1,0 +1,375 @@
+"""``Server``: listeners, the accept loop, connection tracking, shutdown; and ``run``.
+
+The accept loop is nethttp's own: a reader callback on the listening socket accepts in
+batches with non-blocking ``accept()`` and hands each socket to the loop with
+``connect_accepted_socket``. The loop's ``create_server`` would hide what Go's model
+needs: running out of file descriptors (uvloop's accepts and drops the connection) and
+failed TLS handshakes. On a temporary error (EMFILE, ENFILE, ENOBUFS, ENOMEM,
+ECONNABORTED) accepting stops and resumes after a back-off from 5 ms doubling to 1 s,
+each retry logged, as in Go; the kernel's backlog holds the clients meanwhile.
+
+Shutdown, in order: stop accepting, start the ``register_on_shutdown`` hooks, close idle
+connections, let each busy one close when its response ends, wait on an event for the
+last; past the timeout, close what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import inspect
+import logging
+import signal
+import socket
+import ssl
+from collections.abc import Callable
+from typing import Any, Final
+
+from ._conn import Conn, ConnConfig, ConnState, ServerHooks, _Connection
+from ._context import Context, background
+from ._errors import ServerClosed
+from ._listen import Listener, listen
+from ._mux import Handler, as_handler, default_serve_mux
+
+SERVER_CONTEXT_KEY: Final = "nethttp.server"
+
+_TEMPORARY: Final = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.ECONNABORTED, errno.EPROTO}
+)
+_ACCEPT_BATCH: Final = 128
+
+
+class _Acceptor:
+    """The accept loop of one listener inside ``Server.serve``."""
+
+    def __init__(
+        self,
+        server: Server,
+        listener: Listener,
+        tls: ssl.SSLContext | None,
+        ctx: Context,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.server = server
+        self.listener = listener
+        self.tls = tls
+        self.ctx = ctx
+        self.loop = loop
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.delay = 0.0
+        self.reading = False
+        self.retry: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        self.loop.add_reader(self.listener.fileno(), self._accept)
+        self.reading = True
+
+    def stop(self, exc: BaseException | None = None) -> None:
+        if self.retry is not None:
+            self.retry.cancel()
+            self.retry = None
+        if self.reading and not self.listener.closed:
+            self.loop.remove_reader(self.listener.fileno())
+        self.reading = False
+        self.listener.close()
+        if not self.done.done():
+            if exc is None:
+                self.done.set_result(None)
+            else:
+                self.done.set_exception(exc)
+
+    def _accept(self) -> None:
+        lsock = self.listener.socket
+        server = self.server
+        for _ in range(_ACCEPT_BATCH):
+            try:
+                sock, peer = lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in _TEMPORARY:
+                    self._back_off(exc)
+                else:
+                    self.stop(exc)
+                return
+            self.delay = 0.0
+            server._start(sock, peer, self.tls, self.ctx, self.loop)
+
+    def _back_off(self, exc: OSError) -> None:
+        self.delay = min(self.delay * 2 or 0.005, 1.0)
+        self.server.error_log.error(
+            "http: Accept error: %s; retrying in %gms", exc, self.delay * 1000
+        )
+        self.loop.remove_reader(self.listener.fileno())
+        self.reading = False
+        self.retry = self.loop.call_later(self.delay, self._resume)
+
+    def _resume(self) -> None:
+        self.retry = None
+        if not self.listener.closed and not self.done.done():
+            self.loop.add_reader(self.listener.fileno(), self._accept)
+            self.reading = True
+
+
+class Server(ServerHooks):
+    """An HTTP/1.1 server (Go's ``http.Server``); fields are read when serving starts.
+
+    Timeouts are seconds; ``None`` disables one. Defaults are safe, unlike Go's zeros:
+    ``read_header_timeout`` 10 s and ``idle_timeout`` 60 s (see docs/divergences.md).
+    Use from one event loop.
+    """
+
+    def __init__(
+        self,
+        addr: str = "",
+        handler: object | None = None,
+        *,
+        tls: ssl.SSLContext | None = None,
+        read_timeout: float | None = None,
+        read_header_timeout: float | None = 10.0,
+        write_timeout: float | None = None,
+        idle_timeout: float | None = 60.0,
+        max_header_bytes: int = 1 << 20,
+        conn_state: Callable[[Conn, ConnState], None] | None = None,
+        base_context: Callable[[Listener], Context] | None = None,
+        conn_context: Callable[[Context, Conn], Context] | None = None,
+        error_log: logging.Logger | None = None,
+        disable_general_options_handler: bool = False,
+        tls_handshake_timeout: float | None = 10.0,
+    ) -> None:
+        self.addr = addr
+        self.handler = handler
+        self.tls = tls
+        self.read_timeout = read_timeout
+        self.read_header_timeout = read_header_timeout
+        self.write_timeout = write_timeout
+        self.idle_timeout = idle_timeout
+        self.max_header_bytes = max_header_bytes
+        self.conn_state = conn_state
+        self.base_context = base_context
+        self.conn_context = conn_context
+        self.error_log = error_log or logging.getLogger("nethttp")
+        self.disable_general_options_handler = disable_general_options_handler
+        self.tls_handshake_timeout = tls_handshake_timeout
+        self.shutting_down = False
+        self._keep_alives = True
+        self._cfg: ConnConfig | None = None
+        self._conns: set[_Connection] = set()
+        self._acceptors: set[_Acceptor] = set()
+        self._on_shutdown: list[Callable[[], Any]] = []
+        self._drained: asyncio.Event | None = None
+
+    # -- ServerHooks -----------------------------------------------------------------------
+
+    def keep_alive_allowed(self) -> bool:
+        """Whether connections may serve another request."""
+        return self._keep_alives and not self.shutting_down
+
+    def track(self, conn: _Connection, add: bool) -> None:
+        """Start or stop tracking ``conn``; the last one out wakes ``shutdown``."""
+        if add:
+            self._conns.add(conn)
+            return
+        self._conns.discard(conn)
+        if not self._conns and self._drained is not None:
+            self._drained.set()
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def _config(self) -> ConnConfig:
+        if self._cfg is None:
+            handler: Handler = as_handler(self.handler if self.handler is not None else default_serve_mux)
+            self._cfg = ConnConfig(
+                handler,
+                self.read_timeout,
+                self.read_header_timeout,
+                self.write_timeout,
+                self.idle_timeout,
+                self.max_header_bytes,
+                self.conn_state,
+                self.error_log,
+                self.disable_general_options_handler,
+            )
+        return self._cfg
+
+    def _start(
+        self,
+        sock: socket.socket,
+        peer: Any,
+        tls: ssl.SSLContext | None,
+        ctx: Context,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        sock.setblocking(False)
+        c = _Connection(self._config(), self, ctx, self.conn_context, loop, sock, peer)
+        self._conns.add(c)
+        if self.conn_state is not None:
+            self.conn_state(c.conn, ConnState.NEW)
+        c.task = loop.create_task(c.run(tls, self.tls_handshake_timeout))
+
+    async def serve(self, listener: Listener, tls: ssl.SSLContext | None = None) -> None:
+        """Accept connections on ``listener`` until shutdown; always raises (ServerClosed)."""
+        if self.shutting_down:
+            listener.close()
+            raise ServerClosed()
+        loop = asyncio.get_running_loop()
+        self._config()
+        ctx = self.base_context(listener) if self.base_context is not None else background()
+        if not isinstance(ctx, Context):
+            raise TypeError("base_context must return a Context")
+        ctx = ctx.with_value(SERVER_CONTEXT_KEY, self)
+        acceptor = _Acceptor(self, listener, tls if tls is not None else self.tls, ctx, loop)
+        self._acceptors.add(acceptor)
+        acceptor.start()
+        try:
+            await acceptor.done
+        finally:
+            acceptor.stop()
+            self._acceptors.discard(acceptor)
+        raise ServerClosed()
+
+    async def listen_and_serve(self) -> None:
+        """Listen on ``addr`` (default ``":http"``) and serve; always raises."""
+        if self.shutting_down:
+            raise ServerClosed()
+        await self.serve(listen(self.addr or (":https" if self.tls else ":http")))
+
+    async def listen_and_serve_tls(self, certfile: str = "", keyfile: str = "") -> None:
+        """Listen on ``addr`` (default ``":https"``) and serve TLS; always raises."""
+        if self.shutting_down:
+            raise ServerClosed()
+        ctx = self.tls
+        if ctx is None or certfile:
+            ctx = ctx or ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(certfile, keyfile or None)
+        ctx.set_alpn_protocols(["http/1.1"])
+        await self.serve(listen(self.addr or ":https"), tls=ctx)
+
+    # -- stopping --------------------------------------------------------------------------
+
+    def register_on_shutdown(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` when ``shutdown`` starts (async functions run beside the drain)."""
+        self._on_shutdown.append(fn)
+
+    def set_keep_alives_enabled(self, enabled: bool) -> None:
+        """Turn keep-alive on or off; off also closes idle connections now."""
+        self._keep_alives = enabled
+        if not enabled:
+            self._close_idle()
+
+    def _close_listeners(self) -> None:
+        for acceptor in list(self._acceptors):
+            acceptor.stop()
+
+    def _close_idle(self) -> None:
+        for c in list(self._conns):
+            if c.state is ConnState.IDLE or (c.state is ConnState.NEW and not c._got_bytes):
+                c.close_transport()
+
+    async def shutdown(self, timeout: float | None = None) -> None:
+        """Stop gracefully: no new connections, finish in-flight requests, then return.
+
+        Past ``timeout`` seconds the remaining connections are closed and
+        ``TimeoutError`` is raised.
+        """
+        self.shutting_down = True
+        self._close_listeners()
+        hooks: list[asyncio.Task[Any]] = []
+        for fn in self._on_shutdown:
+            result = fn()
+            if inspect.isawaitable(result):
+                hooks.append(asyncio.ensure_future(result))
+        self._drained = asyncio.Event()
+        if not self._conns:
+            self._drained.set()
+        self._close_idle()
+        try:
+            if timeout is None:
+                await self._drained.wait()
+            else:
+                await asyncio.wait_for(self._drained.wait(), timeout)
+        except TimeoutError:
+            self._force_close()
+            raise
+        finally:
+            if hooks:
+                await asyncio.gather(*hooks, return_exceptions=True)
+
+    def _force_close(self) -> None:
+        for c in list(self._conns):
+            c.abort()
+            if c.task is not None:
+                c.task.cancel()
+
+    def close(self) -> None:
+        """Close the listeners and every connection now; handlers are not waited for."""
+        self.shutting_down = True
+        self._close_listeners()
+        for c in list(self._conns):
+            c.abort()
+
+    @property
+    def connections(self) -> int:
+        """How many connections are open (not counting hijacked ones)."""
+        return len(self._conns)
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency where it builds
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run(
+    target: Server | object | None = None,
+    addr: str | None = None,
+    *,
+    shutdown_timeout: float | None = 30.0,
+    listener: Listener | None = None,
+    **server_options: Any,
+) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down gracefully and return.
+
+    ``target`` is a ``Server`` or a handler (None means ``default_serve_mux``).
+    Uses uvloop when it is installed. For scripts; inside async code use ``Server``.
+    """
+    if isinstance(target, Server):
+        srv = target
+        if addr is not None:
+            srv.addr = addr
+    else:
+        srv = Server(addr=addr or ":8080", handler=target, **server_options)
+    log = srv.error_log
+    if not logging.getLogger().handlers and not log.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        lst = listener or listen(srv.addr or ":8080")
+        scheme = "https" if srv.tls else "http"
+        log.info("nethttp: serving on %s://%s", scheme, lst.addr)
+        serving = asyncio.ensure_future(srv.serve(lst))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if serving.done() and not isinstance(serving.exception(), ServerClosed):
+            stopping.cancel()
+            serving.result()  # re-raise what broke the accept loop
+        log.info("nethttp: shutting down")
+        try:
+            await srv.shutdown(shutdown_timeout)
+        finally:
+            stopping.cancel()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            try:
+                await serving
+            except ServerClosed:
+                pass
+
+    with asyncio.Runner(loop_factory=_new_loop) as runner:
+        runner.run(main())
