@@ -110,7 +110,9 @@ class ConnConfig:
         self.conn_state = conn_state
         self.logger = logger
         self.disable_options = disable_options
-        timeouts = [t for t in (read_timeout, read_header_timeout, write_timeout, idle_timeout) if t]
+        timeouts = [
+            t for t in (read_timeout, read_header_timeout, write_timeout, idle_timeout) if t
+        ]
         self.tick = min(timeouts) if timeouts else _INF
 
 
@@ -131,7 +133,14 @@ class ServerHooks:
 class TLSInfo:
     """The TLS state of a connection: version, cipher, ALPN protocol, peer certificate."""
 
-    __slots__ = ("alpn_protocol", "cipher", "peer_certificate", "server_name", "ssl_object", "version")
+    __slots__ = (
+        "alpn_protocol",
+        "cipher",
+        "peer_certificate",
+        "server_name",
+        "ssl_object",
+        "version",
+    )
 
     def __init__(self, obj: ssl.SSLObject) -> None:
         self.ssl_object = obj
@@ -279,7 +288,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
-        self.conn._attach(transport)
+        self.conn._attach(self.transport)
 
     def data_received(self, data: bytes) -> None:
         if self._hijacked:
@@ -393,13 +402,14 @@ class _Connection(asyncio.Protocol):
             try:
                 sock = self.conn.socket
                 await self.loop.connect_accepted_socket(
-                    lambda: self, sock, ssl=tls, ssl_handshake_timeout=handshake_timeout if tls else None
+                    lambda: self,
+                    sock,
+                    ssl=tls,
+                    ssl_handshake_timeout=handshake_timeout if tls else None,
                 )
-            except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, ssl.SSLError) as exc:
                 if tls is not None:
-                    self.logger.info(
-                        "http: TLS handshake error from %s: %s", _peer_of(sock), exc
-                    )
+                    self.logger.info("http: TLS handshake error from %s: %s", _peer_of(sock), exc)
                 sock.close()
                 return
             ctx = self._base_ctx
@@ -509,7 +519,8 @@ class _Connection(asyncio.Protocol):
             self.abort()
             return None
         except Exception as exc:
-            return self._handler_failed(w, req, exc)
+            self._handler_failed(w, req, exc)
+            return None
         finally:
             req._finish_context()
             self._continue_pending = False
@@ -534,7 +545,7 @@ class _Connection(asyncio.Protocol):
     def _handler_failed(self, w: Response, req: Request, exc: Exception) -> None:
         if isinstance(exc, ConnectionError) and (self._closed or self._peer_eof):
             self.abort()  # the client went away: ordinary, not worth a log line
-            return None
+            return
         self.logger.error(
             "http: panic serving %s: %r\n%s",
             self._remote(), exc, "".join(traceback.format_exception(exc))[-65536:],
@@ -653,7 +664,10 @@ class _Connection(asyncio.Protocol):
         assert head is not None
         if self._continue_pending:
             return False  # 100 never sent: the client may never send the body
-        if head.content_length > 0 and head.content_length - body.bytes_read >= MAX_POST_HANDLER_READ:
+        if (
+            head.content_length > 0
+            and head.content_length - body.bytes_read >= MAX_POST_HANDLER_READ
+        ):
             return False
         total = 0
         try:

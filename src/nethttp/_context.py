@@ -20,13 +20,23 @@ on any number of loops, waited on from threads (``Done.wait``) or polled
 (``Done.is_set``).  Futures and the ``threading.Event`` are created only
 when somebody actually waits.  A waiter on another loop than the
 cancelling thread's is woken with ``call_soon_threadsafe``.  Deadlines use
-``loop.call_at`` when created on a running loop (the timer then lives and
-dies with that loop) and a daemon ``threading.Timer`` otherwise.
+``loop.call_at`` when created on a running loop (if that loop closes
+first, the context no longer expires by itself) and a daemon
+``threading.Timer`` otherwise.
 
-Cost, measured with ``timeit`` on CPython 3.11 (2-core CI container):
-``with_value`` ≈ 0.29 µs, ``with_cancel`` under a cancellable parent with
-children ≈ 0.75 µs, the cancel call of a childless context ≈ 0.95 µs,
-``value`` of a key 3 links up ≈ 0.26 µs and ``err()`` ≈ 0.08 µs.
+Any thread may cancel.  Registration relies on the GIL's atomic attribute
+and set operations; one module-level lock guards the test-and-set of the
+error, the waiter bookkeeping and a parent's first child registration;
+``with_value`` never takes it.
+
+Cost, in ns per call, best of ``timeit`` repeats on CPython 3.11.7 in a
+shared 2-core VM: ``with_value`` 200; ``with_cancel`` 300 under
+``background()``, 420 under a cancellable parent (it registers there);
+calling the cancel function of a childless context 660, of which ~300 is
+constructing the ``Canceled`` instance; ``value`` of a key 3 links up
+125; ``err()`` 40.  ``with_timeout`` plus cancel costs 3,700 on a running
+loop (half of it asyncio's own ``call_at``/``cancel``) and 60,000-100,000
+off-loop, where each timer is a thread.
 """
 
 from __future__ import annotations

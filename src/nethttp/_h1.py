@@ -77,7 +77,10 @@ _VERSION_RE = re.compile(rb"HTTP/(\d)\.(\d)")
 _HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.vV]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?")
 _DIGITS_RE = re.compile(rb"[0-9]+")
 _HEX_RE = re.compile(rb"[0-9A-Fa-f]{1,15}")
-_FIELD_RE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[\x21-\x7e\x80-\xff]|[ \t]+[\x21-\x7e\x80-\xff])*)[ \t]*")
+_FIELD_RE = re.compile(
+    rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*"
+    rb"((?:[\x21-\x7e\x80-\xff]|[ \t]+[\x21-\x7e\x80-\xff])*)[ \t]*"
+)
 _CHUNK_EXT_BAD_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 _FAKE_LINE: Final = b"CONNECT h:1 HTTP/1.1\r\n"
@@ -190,8 +193,8 @@ class RequestParser:
         "_body_left",
         "_buf",
         "_collector",
-        "_error",
         "_eof",
+        "_error",
         "_head_bytes",
         "_llhttp",
         "_max_header_bytes",
@@ -421,10 +424,7 @@ class RequestParser:
                 raise ProtocolError(400, "missing required Host header")
         elif not _HOST_RE.fullmatch(host):
             raise ProtocolError(400, "malformed Host header")
-        if minor:
-            keep_alive = b"close" not in connection
-        else:
-            keep_alive = b"keep-alive" in connection
+        keep_alive = b"close" not in connection if minor else b"keep-alive" in connection
         expect_continue = False
         if expect:
             if expect.lower() != b"100-continue":

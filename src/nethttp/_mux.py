@@ -34,8 +34,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Handler(Protocol):
     """Anything that serves HTTP requests (Go's ``http.Handler``)."""
 
-    async def serve_http(self, w: ResponseWriter, r: Request) -> None:
-        """Respond to one request."""
+    def serve_http(self, w: ResponseWriter, r: Request) -> Awaitable[None]:
+        """Respond to one request (an ``async def`` method)."""
         ...
 
 
@@ -125,7 +125,7 @@ def as_handler(h: object) -> Handler:
             return _ThreadHandler(serve)
     if callable(h):
         if inspect.iscoroutinefunction(h) or _async_callable(h):
-            return HandlerFunc(h)  # type: ignore[arg-type]
+            return HandlerFunc(h)
         return _ThreadHandler(h)
     raise TypeError(f"not a handler: {h!r} (need serve_http(w, r) or a function (w, r))")
 
@@ -177,7 +177,7 @@ class ServeMux:
         self._tree_patterns: set[str] = set()
         self._hosts = False
         self.redirect_code = redirect_code
-        self.not_found_handler: Handler = HandlerFunc(_not_found)
+        self.not_found_handler: Handler = as_handler(_not_found)
 
     def handle(self, pattern: str, handler: object) -> None:
         """Register ``handler`` for ``pattern``; a pattern registered twice raises."""

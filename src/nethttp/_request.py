@@ -61,7 +61,9 @@ class URL:
         path, _, self.raw_query = rest.partition("?")
         self.path = unquote(path, errors="surrogateescape") if "%" in path else path
         # raw_path is set only when the path's escaping is not the default one (Go).
-        self.raw_path = path if "%" in path and quote(self.path, safe="/:@!$&'()*+,;=") != path else ""
+        self.raw_path = (
+            path if "%" in path and quote(self.path, safe="/:@!$&'()*+,;=") != path else ""
+        )
 
     def escaped_path(self) -> str:
         """Return the path as sent (raw_path when set, else the path re-escaped)."""

@@ -303,9 +303,9 @@ class Response:
         else:
             return
         self._state = FINISHED
-        if self._declared >= 0 and self._declared != self.written and not self._is_head:
-            if body_allowed(self.status):
-                self.close_after = True
+        mismatch = self._declared >= 0 and self._declared != self.written
+        if mismatch and not self._is_head and body_allowed(self.status):
+            self.close_after = True
 
     def abort_buffer(self) -> None:
         """Drop what the handler buffered (its response is replaced by an error)."""
@@ -371,7 +371,9 @@ class Response:
                 if has_cl and te_value != "identity":
                     self._sink.logger.error(
                         "http: WriteHeader called with both Transfer-Encoding of %r and a "
-                        "Content-Length of %s", te_value, m["Content-Length"]
+                        "Content-Length of %s",
+                        te_value,
+                        m["Content-Length"],
                     )
                     del m["Content-Length"]
                     has_cl = False
@@ -402,11 +404,11 @@ class Response:
             self._chunked = True
         else:
             keep = False  # the body ends when the connection does
-        if allowed and not has_ct and body_len and not has_te:
-            if not (h is not None and h.get("Content-Encoding")):
-                first = self._buf[0] if len(self._buf) == 1 else b"".join(self._buf)
-                ctype = detect_content_type(first[:SNIFF_LEN])
-                parts.append(b"Content-Type: " + ctype.encode("ascii") + b"\r\n")
+        encoded = h is not None and h.get("Content-Encoding")
+        if allowed and not has_ct and body_len and not has_te and not encoded:
+            first = self._buf[0] if len(self._buf) == 1 else b"".join(self._buf)
+            ctype = detect_content_type(first[:SNIFF_LEN])
+            parts.append(b"Content-Type: " + ctype.encode("ascii") + b"\r\n")
         if self.close_after:
             keep = False
         if status == 101:
@@ -516,7 +518,8 @@ class BlockingResponseWriter:
     def hijack(self) -> tuple[Any, bytes]:
         """Take over the connection (see ``Response.hijack``)."""
         self._push(flush=False)
-        return self._call(self._sync_call(self._w.hijack))
+        conn, data = self._call(self._sync_call(self._w.hijack))
+        return conn, data
 
     def enable_full_duplex(self) -> None:
         """Let the handler read the body after writing."""

@@ -16,6 +16,7 @@ last; past the timeout, close what is left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import inspect
 import logging
@@ -178,7 +179,9 @@ class Server(ServerHooks):
 
     def _config(self) -> ConnConfig:
         if self._cfg is None:
-            handler: Handler = as_handler(self.handler if self.handler is not None else default_serve_mux)
+            handler: Handler = as_handler(
+                self.handler if self.handler is not None else default_serve_mux
+            )
             self._cfg = ConnConfig(
                 handler,
                 self.read_timeout,
@@ -366,10 +369,8 @@ def run(
             stopping.cancel()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-            try:
+            with contextlib.suppress(ServerClosed):
                 await serving
-            except ServerClosed:
-                pass
 
     with asyncio.Runner(loop_factory=_new_loop) as runner:
         runner.run(main())
