@@ -44,9 +44,7 @@ from ._server import SERVER_CONTEXT_KEY, Server, run
 from ._sniff import detect_content_type
 from ._status import status_text
 
-__all__ = [
-    "SERVER_CONTEXT_KEY",
-    "URL",
+__all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_exports.py
     "AbortHandler",
     "BlockingBody",
     "BlockingResponseWriter",
@@ -70,10 +68,12 @@ __all__ = [
     "ProtocolError",
     "Request",
     "ResponseWriter",
+    "SERVER_CONTEXT_KEY",
     "ServeMux",
     "Server",
     "ServerClosed",
     "TLSInfo",
+    "URL",
     "as_handler",
     "background",
     "canonical_header_key",
