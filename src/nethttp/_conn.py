@@ -71,6 +71,12 @@ _TRANSITIONS: Final = {
     ConnState.HIJACKED: set(),
     ConnState.CLOSED: set(),
 }
+# The same table as bit masks on the members: checking a transition twice per request
+# must not hash enums (Enum.__hash__ is Python code).
+for _i, _s in enumerate(ConnState):
+    _s._bit = 1 << _i  # type: ignore[attr-defined]
+for _s, _targets in _TRANSITIONS.items():
+    _s._next = sum(t._bit for t in _targets)  # type: ignore[attr-defined]
 
 
 class ConnConfig:
@@ -120,10 +126,7 @@ class ServerHooks:
     """What a connection reports to, and asks of, its server (implemented one layer up)."""
 
     shutting_down: bool = False
-
-    def keep_alive_allowed(self) -> bool:  # pragma: no cover - interface
-        """Whether connections may serve another request."""
-        raise NotImplementedError
+    allow_keep_alive: bool = True  # False once keep-alives are off or shutdown began
 
     def track(self, conn: _Connection, add: bool) -> None:  # pragma: no cover - interface
         """Start or stop tracking ``conn``."""
@@ -453,7 +456,7 @@ class _Connection(asyncio.Protocol):
                 await self._close_gracefully()
                 return
             self._set_state(ConnState.IDLE)
-            if not self.hooks.keep_alive_allowed():
+            if not self.hooks.allow_keep_alive:
                 return
             self._phase = _IDLE
             self._got_bytes = False
@@ -465,6 +468,11 @@ class _Connection(asyncio.Protocol):
 
     async def _read_head(self) -> RequestHead | None:
         parser = self._parser
+        if not parser.buffered and not self._peer_eof and not self._closed:
+            try:
+                await self._wait_data()
+            except (ConnectionError, TimeoutError):
+                return None
         while True:
             ev = parser.next_event()
             if ev is None:
@@ -522,7 +530,8 @@ class _Connection(asyncio.Protocol):
             self._handler_failed(w, req, exc)
             return None
         finally:
-            req._finish_context()
+            if req._cancel is not None:
+                req._cancel()
             self._continue_pending = False
         if w.hijacked:
             return w
@@ -602,7 +611,7 @@ class _Connection(asyncio.Protocol):
         old = self.state
         if old is state:
             return
-        if state not in _TRANSITIONS[old]:
+        if not old._next & state._bit:  # type: ignore[attr-defined]
             raise AssertionError(f"conn state {old} -> {state}")
         self.state = state
         if state is ConnState.CLOSED or state is ConnState.HIJACKED:
@@ -653,7 +662,7 @@ class _Connection(asyncio.Protocol):
 
     def keep_alive_allowed(self) -> bool:
         """Whether the server lets this connection serve another request."""
-        return self.hooks.keep_alive_allowed()
+        return self.hooks.allow_keep_alive
 
     async def settle_body(self) -> bool:
         """Discard an unread request body, up to 256 KiB; False means close after."""

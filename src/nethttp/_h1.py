@@ -83,6 +83,11 @@ _FIELD_RE = re.compile(
 )
 _CHUNK_EXT_BAD_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
+# Decoded once: the common methods and versions skip the token check and the decode.
+_METHODS: Final = {
+    m: m.decode() for m in (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS")
+}
+_VERSIONS: Final = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
 _FAKE_LINE: Final = b"CONNECT h:1 HTTP/1.1\r\n"
 _MAX_CHUNK_LINE: Final = 4096
 _MAX_CL_DIGITS: Final = 18  # fits in 63 bits, as Go requires
@@ -325,7 +330,12 @@ class RequestParser:
     def _parse_line(line: bytes) -> tuple[str, str, str, int]:
         method, _, rest = line.partition(b" ")
         target, _, version = rest.partition(b" ")
-        if not _METHOD_RE.fullmatch(method) or not target or _BAD_TARGET_RE.search(target):
+        name = _METHODS.get(method)
+        if name is None:
+            if not _METHOD_RE.fullmatch(method):
+                raise ProtocolError(400, "")
+            name = method.decode("ascii")
+        if not target or _BAD_TARGET_RE.search(target):
             raise ProtocolError(400, "")
         if b"%" in target and _BAD_ESCAPE_RE.search(target):
             raise ProtocolError(400, "")  # Go's url.ParseRequestURI refuses a broken %-escape
@@ -342,7 +352,7 @@ class RequestParser:
                 minor = 1  # the HTTP/2 preface: Go hands it to the handler (to hijack)
             else:
                 raise ProtocolError(505, "unsupported protocol version")
-        return method.decode("ascii"), target.decode("latin-1"), version.decode("ascii"), minor
+        return name, target.decode("latin-1"), _VERSIONS.get(version) or version.decode(), minor
 
     def _read_headers(self) -> Event:
         buf = self._buf

@@ -198,12 +198,13 @@ class Response:
             return
         self.status = code
         h = self._header
-        if h is not None and (cl := h.get("Content-Length")):
+        if h is not None and (cls := h._map.get("Content-Length")):
+            cl = cls[0].strip()
             if cl.isdigit() and cl.isascii():
                 self._declared = int(cl)
             else:
                 self._sink.logger.error("http: invalid Content-Length of %r", cl)
-                h.delete("Content-Length")
+                del h._map["Content-Length"]
 
     async def write(self, data: bytes | bytearray | memoryview) -> int:
         """Write body bytes; waits while the client is slow to read."""
@@ -316,8 +317,8 @@ class Response:
     # -- internals -------------------------------------------------------------------------
 
     async def _settle(self) -> None:
-        if not self._sink.keep_alive_allowed() or self._req.close:
-            return  # closing anyway: nothing to gain from reading the rest
+        if not self._req.content_length or self._req.close or not self._sink.keep_alive_allowed():
+            return  # no body, or closing anyway: nothing to gain from reading the rest
         if not await self._sink.settle_body():
             self.close_after = True
 
@@ -404,7 +405,7 @@ class Response:
             self._chunked = True
         else:
             keep = False  # the body ends when the connection does
-        encoded = h is not None and h.get("Content-Encoding")
+        encoded = h is not None and any(h._map.get("Content-Encoding") or ())
         if allowed and not has_ct and body_len and not has_te and not encoded:
             first = self._buf[0] if len(self._buf) == 1 else b"".join(self._buf)
             ctype = detect_content_type(first[:SNIFF_LEN])

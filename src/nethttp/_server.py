@@ -153,6 +153,7 @@ class Server(ServerHooks):
         self.disable_general_options_handler = disable_general_options_handler
         self.tls_handshake_timeout = tls_handshake_timeout
         self.shutting_down = False
+        self.allow_keep_alive = True
         self._keep_alives = True
         self._cfg: ConnConfig | None = None
         self._conns: set[_Connection] = set()
@@ -161,10 +162,6 @@ class Server(ServerHooks):
         self._drained: asyncio.Event | None = None
 
     # -- ServerHooks -----------------------------------------------------------------------
-
-    def keep_alive_allowed(self) -> bool:
-        """Whether connections may serve another request."""
-        return self._keep_alives and not self.shutting_down
 
     def track(self, conn: _Connection, add: bool) -> None:
         """Start or stop tracking ``conn``; the last one out wakes ``shutdown``."""
@@ -257,6 +254,7 @@ class Server(ServerHooks):
     def set_keep_alives_enabled(self, enabled: bool) -> None:
         """Turn keep-alive on or off; off also closes idle connections now."""
         self._keep_alives = enabled
+        self.allow_keep_alive = enabled and not self.shutting_down
         if not enabled:
             self._close_idle()
 
@@ -276,6 +274,7 @@ class Server(ServerHooks):
         ``TimeoutError`` is raised.
         """
         self.shutting_down = True
+        self.allow_keep_alive = False
         self._close_listeners()
         hooks: list[asyncio.Task[Any]] = []
         for fn in self._on_shutdown:
@@ -307,6 +306,7 @@ class Server(ServerHooks):
     def close(self) -> None:
         """Close the listeners and every connection now; handlers are not waited for."""
         self.shutting_down = True
+        self.allow_keep_alive = False
         self._close_listeners()
         for c in list(self._conns):
             c.abort()
