@@ -31,11 +31,11 @@ from ._errors import BodyNotAllowed, ContentLengthMismatch, Hijacked
 from ._h1 import LAST_CHUNK, chunk_header, serialize_trailers
 from ._header import Header, canonical_header_key, sanitize_value, valid_field_name
 from ._request import Request
-from ._sniff import detect_content_type
+from ._sniff import SNIFF_LEN, detect_content_type
 from ._status import body_allowed, status_line
 
 BUFFER_SIZE: Final = 2048  # Go's bufferBeforeChunkingSize: the automatic Content-Length limit
-SNIFF_LEN: Final = 512
+
 
 OPEN, COMMITTED, FINISHED, HIJACKED = range(4)
 

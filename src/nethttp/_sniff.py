@@ -31,7 +31,13 @@ by the body's first byte:
   Whitespace is not binary, so scanning from the first byte equals Go's scan from
   the first non-whitespace byte.
 
-TIMINGS
+Timings: CPython 3.11.7 on a shared, loaded 2-core Linux box; ns per call, best of
+many ``timeit`` runs of 20,000 calls (run-to-run spread about 15%): ``b"Hello,
+World!"`` 170; a 512-byte HTML page 350-410; a PNG header 255-270; 512 random bytes
+620-650 (no signature, so the full text scan runs); a 512-byte text or JSON body
+without signature 600-650; empty 70. A literal transliteration of Go's loop (the
+oracle in tests/test_sniff.py) takes 24 us, 2.4 us, 13 us and 26 us on the first
+four.
 """
 
 from __future__ import annotations
@@ -207,6 +213,8 @@ def _build_table() -> tuple[_Entry | None, ...]:
                 raise AssertionError(f"unexpected wildcard signature for {ct}")
             seen_wildcard = True
             continue
+        if seen_wildcard and pattern == _MP4_MARKER:
+            raise AssertionError("the MP4 box walk only runs before EOT")
         for b in first:
             (after if seen_wildcard else before)[b].append(compiled)
     table: list[_Entry | None] = []
