@@ -273,6 +273,7 @@ class _Connection(asyncio.Protocol):
         self._peer_eof = False
         self._hijacked = False
         self._hijack_buf = bytearray()
+        self._read_expired = False
         self._phase = _HEAD
         self._got_bytes = False  # bytes of the current request have arrived
         self._deadline = _INF
@@ -309,6 +310,9 @@ class _Connection(asyncio.Protocol):
     def eof_received(self) -> bool:
         self._peer_eof = True
         self._parser.feed_eof()
+        if self._phase == _HANDLER and not self._parser.in_body and self._cancel_ctx is not None:
+            # Go's background read: EOF after the request means the client is gone.
+            self._cancel_ctx()
         self._wake()
         return True  # keep the write side open: a response may still be due
 
@@ -379,6 +383,7 @@ class _Connection(asyncio.Protocol):
             return
         if now >= self._read_deadline:
             self._read_deadline = _INF
+            self._read_expired = True  # Go: the deadline cannot be extended once passed
             w = self._waiter
             if w is not None:
                 self._waiter = None
@@ -412,7 +417,9 @@ class _Connection(asyncio.Protocol):
                 )
             except (TimeoutError, OSError, ssl.SSLError) as exc:
                 if tls is not None:
-                    self.logger.info("http: TLS handshake error from %s: %s", _peer_of(sock), exc)
+                    self.logger.info(
+                        "http: TLS handshake error from %s: %s", self.conn.remote_addr, exc
+                    )
                 sock.close()
                 return
             ctx = self._base_ctx
@@ -637,7 +644,8 @@ class _Connection(asyncio.Protocol):
             if ev is not None:
                 assert isinstance(ev, bytes | EndOfMessage)
                 return ev
-            if self._read_deadline <= self.loop.time():
+            if self._read_expired or self._read_deadline <= self.loop.time():
+                self._read_expired = True
                 raise TimeoutError("read deadline exceeded")
             await self._wait_data()
 
@@ -669,6 +677,8 @@ class _Connection(asyncio.Protocol):
         body = self._body
         if body.at_eof:
             return True
+        if self._read_expired:
+            return False
         head = self._head
         assert head is not None
         if self._continue_pending:
@@ -738,10 +748,3 @@ class _Connection(asyncio.Protocol):
 
 
 LOCAL_ADDR_CONTEXT_KEY: Final = "nethttp.local-addr"
-
-
-def _peer_of(sock: socket.socket) -> str:
-    try:
-        return _format_addr(sock.getpeername())
-    except OSError:
-        return "?"

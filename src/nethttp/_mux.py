@@ -20,7 +20,7 @@ import posixpath
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
 from ._request import BlockingBody, Body, Request
 from ._response import BlockingResponseWriter, Response, ResponseWriter, error, not_found
@@ -195,7 +195,13 @@ class ServeMux:
         else:
             self._exact[pattern] = (h, pattern)
 
-    def handle_func(self, pattern: str, fn: F | None = None) -> Any:
+    @overload
+    def handle_func(self, pattern: str, fn: F) -> F: ...
+
+    @overload
+    def handle_func(self, pattern: str, fn: None = None) -> Callable[[F], F]: ...
+
+    def handle_func(self, pattern: str, fn: F | None = None) -> F | Callable[[F], F]:
         """Register a function for ``pattern``; without ``fn``, return a decorator."""
         if fn is None:
 
@@ -263,7 +269,15 @@ def handle(pattern: str, handler: object) -> None:
     default_serve_mux.handle(pattern, handler)
 
 
-def handle_func(pattern: str, fn: F | None = None) -> Any:
+@overload
+def handle_func(pattern: str, fn: F) -> F: ...
+
+
+@overload
+def handle_func(pattern: str, fn: None = None) -> Callable[[F], F]: ...
+
+
+def handle_func(pattern: str, fn: F | None = None) -> F | Callable[[F], F]:
     """Register a function on ``default_serve_mux``; without ``fn``, return a decorator."""
     return default_serve_mux.handle_func(pattern, fn)
 
