@@ -81,6 +81,9 @@ _FIELD_RE = re.compile(
     rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*"
     rb"((?:[\x21-\x7e\x80-\xff]|[ \t]+[\x21-\x7e\x80-\xff])*)[ \t]*"
 )
+# A space inside or after a field name (Go keeps such a key and then refuses it as an
+# "invalid header name"); fed byte by byte, llhttp stops at the space itself, hence \Z.
+_SPACE_BEFORE_COLON_RE = re.compile(rb"(?:^|\n)[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^:\r\n]*(?::|\Z)")
 _CHUNK_EXT_BAD_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 # Decoded once: the common methods and versions skip the token check and the decode.
@@ -182,13 +185,14 @@ class _HeadCollector:
         self.fields.append((name, value))
 
 
-def _llhttp_reason(exc: Exception) -> str:
+def _llhttp_error(exc: Exception, block: bytes, minor: int) -> ProtocolError:
+    """Translate llhttp's complaint about a header block into Go's answer."""
     msg = str(exc)
-    if "header value" in msg or "Missing expected" in msg:
-        return "invalid header value"
-    if "header token" in msg or "header field" in msg:
-        return "invalid header name"
-    return ""
+    if "Transfer-Encoding" in msg and "Content-Length" not in msg and minor:
+        return ProtocolError(501, "")  # a transfer-coding list other than "chunked"
+    if _SPACE_BEFORE_COLON_RE.search(block):
+        return ProtocolError(400, "invalid header name")  # Go's one reasoned case here
+    return ProtocolError(400, "")
 
 
 class RequestParser:
@@ -201,6 +205,7 @@ class RequestParser:
         "_eof",
         "_error",
         "_head_bytes",
+        "_head_parts",
         "_llhttp",
         "_max_header_bytes",
         "_pending",
@@ -222,6 +227,7 @@ class RequestParser:
         self._pending: tuple[str, str, str, int] | None = None  # parsed request line
         self._body_left = 0
         self._trailers: list[tuple[bytes, bytes]] = []
+        self._head_parts: list[bytes] = []
 
     # -- input ---------------------------------------------------------------------------
 
@@ -337,6 +343,12 @@ class RequestParser:
             name = method.decode("ascii")
         if not target or _BAD_TARGET_RE.search(target):
             raise ProtocolError(400, "")
+        if (
+            target[0] != 47
+            and target != b"*"
+            and not (b"://" in target or (method == b"CONNECT" and b"/" not in target))
+        ):
+            raise ProtocolError(400, "")  # Go: "invalid URI for request"
         if b"%" in target and _BAD_ESCAPE_RE.search(target):
             raise ProtocolError(400, "")  # Go's url.ParseRequestURI refuses a broken %-escape
         if version == b"HTTP/1.1":
@@ -368,14 +380,20 @@ class RequestParser:
             if self._head_bytes > self._max_header_bytes:
                 raise ProtocolError(431, "") from None
             self._pos = pos + used
+            if self._head_parts:
+                self._head_parts = []
             return self._finish_head()
         except httptools.HttpParserError as exc:
-            raise ProtocolError(400, _llhttp_reason(exc)) from None
+            assert self._pending is not None
+            block = b"".join(self._head_parts) + buf[pos:]
+            raise _llhttp_error(exc, block, self._pending[3]) from None
         self._head_bytes += len(buf) - pos
         self._pos = len(buf)
         if self._head_bytes > self._max_header_bytes:
             raise ProtocolError(431, "")
         self._need_more()
+        # Kept only for a head split across reads, so an error can be explained.
+        self._head_parts.append(buf[pos:])
         return None
 
     def _finish_head(self) -> RequestHead:
@@ -425,15 +443,22 @@ class RequestParser:
             content_length = -1
         if hosts > 1:
             raise ProtocolError(400, "")
-        if target[:1] != "/" and target != "*" and "://" in target:
-            # Absolute form: its authority is the host (RFC 9112 §3.2.2), as in Go.
-            host = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
         if host is None:
             host = ""
             if minor == 1 and method != "CONNECT" and method != "PRI":
                 raise ProtocolError(400, "missing required Host header")
         elif not _HOST_RE.fullmatch(host):
             raise ProtocolError(400, "malformed Host header")
+        if target[:1] != "/" and target != "*":
+            if method == "CONNECT" and "://" not in target:
+                host = target  # authority form: the target is the host (Go's URL.Host)
+            else:
+                # Absolute form: its authority wins over Host (RFC 9112 §3.2.2), as in Go.
+                host = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+        if b"close" in connection:
+            # llhttp refuses any byte after a "Connection: close" message; the decision
+            # to read on belongs to the connection, so the next head gets a fresh llhttp.
+            self._llhttp = httptools.HttpRequestParser(self._collector)
         keep_alive = b"close" not in connection if minor else b"keep-alive" in connection
         expect_continue = False
         if expect:
