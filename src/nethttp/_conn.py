@@ -34,7 +34,7 @@ from ._errors import AbortHandler, ProtocolError
 from ._h1 import PEER_CLOSED, EndOfMessage, RequestHead, RequestParser, canned_error
 from ._mux import Handler
 from ._request import NO_BODY, Body, Request
-from ._response import Response
+from ._response import Response, date_line
 
 READ_CAP: Final = 65536  # unparsed bytes held before reading pauses (per connection)
 MAX_POST_HANDLER_READ: Final = 256 << 10  # Go's maxPostHandlerReadBytes
@@ -582,7 +582,7 @@ class _Connection(asyncio.Protocol):
 
     async def _refuse(self, exc: ProtocolError) -> None:
         if exc.status and not self._closed:
-            self.transport.write(canned_error(exc.status, exc.reason))
+            self.transport.write(canned_error(exc.status, exc.reason, date_line()))
             await self._close_gracefully()
 
     async def _close_gracefully(self) -> None:
@@ -681,7 +681,7 @@ class _Connection(asyncio.Protocol):
             return False
         head = self._head
         assert head is not None
-        if self._continue_pending:
+        if head.expect_continue and not self._continue_sent:
             return False  # 100 never sent: the client may never send the body
         if (
             head.content_length > 0

@@ -408,12 +408,13 @@ class RequestParser:
         tes = 0
         connection: list[bytes] = []
         expect = b""
-        for i, (name, value) in enumerate(fields):
-            if value[-1:] in (b" ", b"\t"):
+        i = -1
+        for name, value in fields:
+            i += 1
+            if value and value[-1] in _OWS:
                 value = value.rstrip(b" \t")  # llhttp strips leading OWS only
                 fields[i] = (name, value)
-            n = len(name)
-            if n not in _INTERESTING_LENGTHS:
+            if len(name) not in _INTERESTING_LENGTHS:
                 continue
             lname = name.lower()
             if lname == b"host":
@@ -447,8 +448,11 @@ class RequestParser:
             host = ""
             if minor == 1 and method != "CONNECT" and method != "PRI":
                 raise ProtocolError(400, "missing required Host header")
-        elif not _HOST_RE.fullmatch(host):
-            raise ProtocolError(400, "malformed Host header")
+        elif host not in _good_hosts:
+            if not _HOST_RE.fullmatch(host):
+                raise ProtocolError(400, "malformed Host header")
+            if len(_good_hosts) < 1024:
+                _good_hosts.add(host)  # a site sees few distinct hosts: skip the regex next time
         if target[:1] != "/" and target != "*":
             if method == "CONNECT" and "://" not in target:
                 host = target  # authority form: the target is the host (Go's URL.Host)
@@ -594,6 +598,8 @@ class RequestParser:
 # Lengths of the names _finish_head looks at: host, expect, connection, content-length,
 # transfer-encoding. A length test skips the lower() of every other field.
 _INTERESTING_LENGTHS: Final = frozenset({4, 6, 10, 14, 17})
+_OWS: Final = frozenset(b" \t")
+_good_hosts: set[str] = set()
 
 
 def chunk_header(size: int) -> bytes:
@@ -624,14 +630,22 @@ _STATUS_TEXT: Final = {
 }
 
 
-def canned_error(status: int, reason: str) -> bytes:
-    """Return Go's exact bytes for a request the server refuses before any handler runs."""
+def canned_error(status: int, reason: str, date: bytes = b"") -> bytes:
+    """Return Go's exact bytes for a request the server refuses before any handler runs.
+
+    ``date`` is the ``Date`` field line, used by the one refusal Go sends through its
+    normal response path (417).
+    """
     text = _STATUS_TEXT.get(status, b"Bad Request")
     if status == 501:
         # The transfer-coding is not echoed back, to keep attacker bytes off the page.
         return b"HTTP/1.1 501 Not Implemented" + _ERROR_HEADERS + b"Unsupported transfer encoding"
     if status == 417:
-        return b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        return (
+            b"HTTP/1.1 417 Expectation Failed\r\nConnection: close\r\n"
+            + date
+            + b"Content-Length: 0\r\n\r\n"
+        )
     public = b"%d %s" % (status, text)
     if reason:
         public += b": " + reason.encode("ascii")

@@ -32,7 +32,7 @@ from ._h1 import LAST_CHUNK, chunk_header, serialize_trailers
 from ._header import Header, canonical_header_key, sanitize_value, valid_field_name
 from ._request import Request
 from ._sniff import SNIFF_LEN, detect_content_type
-from ._status import body_allowed, status_line
+from ._status import STATUS_LINE_10, STATUS_LINE_11, body_allowed, status_line
 
 BUFFER_SIZE: Final = 2048  # Go's bufferBeforeChunkingSize: the automatic Content-Length limit
 
@@ -138,10 +138,72 @@ _BAD_TRAILERS: Final = frozenset(
 TRAILER_PREFIX: Final = "Trailer:"
 
 
+class _Snapshot:
+    """The handler's header map as it was when the status was committed (Go clones it).
+
+    Kept serialised: the handler's fields sorted, split around ``Connection`` so the
+    server can keep or replace that one line, plus the facts the framing needs.
+    """
+
+    __slots__ = (
+        "after",
+        "before",
+        "close",
+        "connection",
+        "encoded",
+        "has_cl",
+        "has_ct",
+        "has_date",
+        "te",
+    )
+
+    def __init__(self, m: dict[str, list[str]], status: int, logger: logging.Logger) -> None:
+        if status == 304:
+            m.pop("Content-Type", None)
+        if status == 304 or status < 200 or status == 204:
+            m.pop("Content-Length", None)
+            m.pop("Transfer-Encoding", None)
+        te_values = m.get("Transfer-Encoding")
+        self.te = te_values[0].strip().lower() if te_values else ""
+        self.has_cl = "Content-Length" in m
+        if self.has_cl and te_values and self.te != "identity":
+            logger.error(
+                "http: WriteHeader called with both Transfer-Encoding of %r and a "
+                "Content-Length of %s", self.te, m["Content-Length"],
+            )  # fmt: skip
+            del m["Content-Length"]
+            self.has_cl = False
+        self.has_ct = "Content-Type" in m
+        self.has_date = "Date" in m
+        self.encoded = any(m.get("Content-Encoding") or ())
+        conn = m.get("Connection")
+        self.close = conn is not None and any("close" in v.lower() for v in conn)
+        before: list[bytes] = []
+        after: list[bytes] = []
+        connection: list[bytes] = []
+        part = before
+        for k in sorted(m) if len(m) > 1 else m:
+            if k[:8] == TRAILER_PREFIX:
+                continue
+            if k == "Transfer-Encoding" and self.te in ("chunked", "identity"):
+                continue  # the server writes its own framing line
+            if k == "Connection":
+                connection.extend(_field_line(k, v) for v in m[k])
+                part = after
+                continue
+            if part is before and k > "Connection":
+                part = after
+            part.extend(_field_line(k, v) for v in m[k])
+        self.before = b"".join(before)
+        self.after = b"".join(after)
+        self.connection = b"".join(connection)
+
+
 class Response:
     """The HTTP/1 ``ResponseWriter`` given to async handlers; use only on the event loop."""
 
     __slots__ = (
+        "_body_ok",
         "_buf",
         "_buffered",
         "_chunked",
@@ -149,8 +211,10 @@ class Response:
         "_full_duplex",
         "_header",
         "_is_head",
+        "_minor",
         "_req",
         "_sink",
+        "_snap",
         "_state",
         "_trailer_names",
         "close_after",
@@ -161,11 +225,14 @@ class Response:
     def __init__(self, req: Request, sink: ResponseSink) -> None:
         self._req = req
         self._sink = sink
+        self._minor = req.head.proto_minor
         self._header: Header | None = None
+        self._snap: _Snapshot | None = None
         self._state = OPEN
         self._buf: list[bytes] = []
         self._buffered = 0
         self._chunked = False
+        self._body_ok = True
         self._declared = -1  # the handler's Content-Length, -1 when none
         self._is_head = req.method == "HEAD"
         self._full_duplex = False
@@ -177,7 +244,7 @@ class Response:
     # -- the handler's API -----------------------------------------------------------------
 
     def header(self) -> Header:
-        """The header map; changes after the head is committed do not reach the wire."""
+        """The header map; changes after the status is committed do not reach the wire."""
         h = self._header
         if h is None:
             h = self._header = Header()
@@ -193,23 +260,29 @@ class Response:
         if self.status:
             self._log_misuse("superfluous response.WriteHeader call")
             return
-        if 100 <= code < 200 and code != 101:
+        if code < 200 and code != 101:
             self._send_informational(code)
             return
         self.status = code
+        self._body_ok = code >= 200 and code != 204 and code != 304
         h = self._header
-        if h is not None and (cls := h._map.get("Content-Length")):
-            cl = cls[0].strip()
-            if cl.isdigit() and cl.isascii():
-                self._declared = int(cl)
-            else:
-                self._sink.logger.error("http: invalid Content-Length of %r", cl)
-                del h._map["Content-Length"]
+        if h is not None and h._map:
+            m = h._map
+            if (cls := m.get("Content-Length")) is not None:
+                cl = cls[0].strip() if cls else ""
+                if cl.isdigit() and cl.isascii():
+                    self._declared = int(cl)
+                else:
+                    self._sink.logger.error("http: invalid Content-Length of %r", cl)
+                    del m["Content-Length"]
+            if "Trailer" in m:
+                self._declare_trailers(m["Trailer"])
+            self._snap = _Snapshot(m, code, self._sink.logger)
 
     async def write(self, data: bytes | bytearray | memoryview) -> int:
         """Write body bytes; waits while the client is slow to read."""
         state = self._state
-        if state != OPEN and state != COMMITTED:
+        if state > COMMITTED:
             if state == HIJACKED:
                 if data:
                     self._log_misuse("response.Write on hijacked connection")
@@ -220,18 +293,39 @@ class Response:
         n = len(data)
         if not n:
             return 0
-        if not body_allowed(self.status):
+        if not self._body_ok:
             raise BodyNotAllowed()
         self.written += n
         if self._declared >= 0 and self.written > self._declared:
             raise ContentLengthMismatch()
-        self._buf.append(data if type(data) is bytes else bytes(data))
-        self._buffered += n
-        if self._buffered <= BUFFER_SIZE:
+        if type(data) is not bytes:
+            data = bytes(data)
+        buffered = self._buffered
+        if buffered + n <= BUFFER_SIZE:
+            self._buf.append(data)
+            self._buffered = buffered + n
             return n
+        # Overflow, the way Go's 2 KiB bufio.Writer does it: fill the buffer and send it
+        # as one chunk, or send a large write at once when the buffer is empty.
+        buf = self._buf
+        if buffered:
+            fill = BUFFER_SIZE - buffered
+            buf.append(data[:fill])
+            data = data[fill:]
+            first = b"".join(buf)
+        else:
+            first, data = data, b""
+        buf.clear()
+        self._buffered = 0
         if state == OPEN:
-            await self._commit(final=False)
-        self._send_buffer()
+            await self._commit(False, first)
+        self._send_body(first)
+        if data:
+            if len(data) > BUFFER_SIZE:
+                self._send_body(data)
+            else:
+                buf.append(data)
+                self._buffered = len(data)
         waiter = self._sink.drain()
         if waiter is not None:
             await waiter
@@ -245,9 +339,11 @@ class Response:
             return
         if not self.status:
             self.write_header(200)
+        data = self._take_buffer()
         if self._state == OPEN:
-            await self._commit(final=False)
-        self._send_buffer()
+            await self._commit(False, data)
+        if data:
+            self._send_body(data)
         waiter = self._sink.drain()
         if waiter is not None:
             await waiter
@@ -261,8 +357,7 @@ class Response:
         self._sink.cancel_continue()
         if self.status and self._state == OPEN:
             # A 101 written before the hijack goes out first (Go flushes it).
-            self._sink.send(self._build_head(False))
-            self._buf.clear()
+            self._sink.send(self._build_head(False, b""))
         self._state = HIJACKED
         return self._sink.hijack()
 
@@ -284,19 +379,26 @@ class Response:
 
     async def finish(self) -> None:
         """End the response after the handler returned (Go's finishRequest)."""
-        if self._state == OPEN:
+        state = self._state
+        if state == OPEN:
             if not self.status:
-                self.status = 200
-            if not self._full_duplex:
+                self.write_header(200)
+            if self._req.content_length and not self._full_duplex:
                 await self._settle()
-            head = self._build_head(True)
-            buf = self._buf
-            if buf and not self._is_head:
-                self._sink.send(head + (buf[0] if len(buf) == 1 else b"".join(buf)))
+            data = self._take_buffer()
+            head = self._build_head(True, data)
+            if self._chunked:
+                # Declared trailers force chunking even for a body that fit the buffer.
+                chunk = chunk_header(len(data)) + data + b"\r\n" if data else b""
+                self._sink.send(head + chunk + self._trailer_block())
+            elif data and not self._is_head:
+                self._sink.send(head + data)
             else:
                 self._sink.send(head)
-        elif self._state == COMMITTED:
-            self._send_buffer()
+        elif state == COMMITTED:
+            data = self._take_buffer()
+            if data:
+                self._send_body(data)
             if self._chunked:
                 self._sink.send(self._trailer_block())
             if self._full_duplex and not await self._sink.settle_body():
@@ -305,7 +407,7 @@ class Response:
             return
         self._state = FINISHED
         mismatch = self._declared >= 0 and self._declared != self.written
-        if mismatch and not self._is_head and body_allowed(self.status):
+        if mismatch and not self._is_head and self._body_ok:
             self.close_after = True
 
     def abort_buffer(self) -> None:
@@ -316,26 +418,29 @@ class Response:
 
     # -- internals -------------------------------------------------------------------------
 
-    async def _settle(self) -> None:
-        if not self._req.content_length or self._req.close or not self._sink.keep_alive_allowed():
-            return  # no body, or closing anyway: nothing to gain from reading the rest
-        if not await self._sink.settle_body():
-            self.close_after = True
-
-    async def _commit(self, final: bool) -> None:
-        if not self._full_duplex:
-            await self._settle()
-        self._sink.cancel_continue()
-        self._sink.send(self._build_head(final))
-        self._state = COMMITTED
-
-    def _send_buffer(self) -> None:
+    def _take_buffer(self) -> bytes:
         buf = self._buf
         if not buf:
-            return
+            return b""
         data = buf[0] if len(buf) == 1 else b"".join(buf)
         buf.clear()
         self._buffered = 0
+        return data
+
+    async def _settle(self) -> None:
+        if self._req.close or not self._sink.keep_alive_allowed():
+            return  # closing anyway: nothing to gain from reading the rest
+        if not await self._sink.settle_body():
+            self.close_after = True
+
+    async def _commit(self, final: bool, first: bytes) -> None:
+        if self._req.content_length and not self._full_duplex:
+            await self._settle()
+        self._sink.cancel_continue()
+        self._sink.send(self._build_head(final, first))
+        self._state = COMMITTED
+
+    def _send_body(self, data: bytes) -> None:
         if self._is_head:
             return  # HEAD: counted and sniffed, never sent
         if self._chunked:
@@ -343,71 +448,41 @@ class Response:
         else:
             self._sink.send(data)
 
-    def _build_head(self, final: bool) -> bytes:
-        """Serialise the head; ``final`` means the handler returned with the body buffered."""
+    def _build_head(self, final: bool, first: bytes) -> bytes:
+        """Serialise the head; ``final``: the handler returned and ``first`` is the body."""
         status = self.status
-        req = self._req
-        minor = req.head.proto_minor
-        parts = [status_line(minor, status)]
-        h = self._header
-        has_cl = has_ct = has_date = has_conn = has_te = False
-        te_value = ""
-        handler_close = False
-        if h is not None and h._map:
-            m = h._map
-            if "Trailer" in m:
-                self._declare_trailers(m["Trailer"])
-            if status == 304 or not body_allowed(status):
-                for k in ("Content-Length", "Transfer-Encoding"):
-                    m.pop(k, None)
-                if status == 304:
-                    m.pop("Content-Type", None)
-            has_cl = "Content-Length" in m
-            has_ct = "Content-Type" in m
-            has_date = "Date" in m
-            has_conn = "Connection" in m
-            has_te = "Transfer-Encoding" in m
-            if has_te:
-                te_value = (m["Transfer-Encoding"] or [""])[0].lower()
-                if has_cl and te_value != "identity":
-                    self._sink.logger.error(
-                        "http: WriteHeader called with both Transfer-Encoding of %r and a "
-                        "Content-Length of %s",
-                        te_value,
-                        m["Content-Length"],
-                    )
-                    del m["Content-Length"]
-                    has_cl = False
-                    self._declared = -1
-            if has_conn:
-                handler_close = any("close" in v.lower() for v in m["Connection"])
-            for k in sorted(m) if len(m) > 1 else m:
-                if k[:8] == TRAILER_PREFIX:
-                    continue
-                if k == "Transfer-Encoding" and te_value in ("chunked", "identity"):
-                    continue  # the server writes its own framing line
-                for v in m[k]:
-                    parts.append(_field_line(k, v))
-        allowed = body_allowed(status)
-        body_len = self._buffered
-        if not has_date:
-            parts.append(date_line())
+        minor = self._minor
+        table = STATUS_LINE_11 if minor else STATUS_LINE_10
+        line = table.get(status) or status_line(minor, status)
+        snap = self._snap
+        allowed = self._body_ok
+        keep = self._req.head.keep_alive and self._sink.keep_alive_allowed()
+        if snap is None:
+            parts = [line, date_line()]
+            has_cl = has_ct = handler_close = False
+            te = ""
+        else:
+            parts = [line, snap.before, snap.connection, snap.after]
+            if not snap.has_date:
+                parts.append(date_line())
+            has_cl = snap.has_cl
+            has_ct = snap.has_ct or snap.encoded
+            te = snap.te
+            handler_close = snap.close
+            keep = keep and not handler_close
         # Framing (Go's chunkWriter.writeHeader).
-        keep = req.head.keep_alive and not handler_close and self._sink.keep_alive_allowed()
         if not allowed or self._is_head:
-            if self._is_head and final and not has_cl and body_len and allowed:
-                parts.append(b"Content-Length: %d\r\n" % body_len)
+            if self._is_head and final and not has_cl and first and allowed:
+                parts.append(b"Content-Length: %d\r\n" % len(first))
         elif has_cl:
             pass
-        elif final and not self._trailer_names and not has_te:
-            parts.append(b"Content-Length: %d\r\n" % body_len)
-        elif minor and te_value != "identity":
+        elif final and not self._trailer_names and not te:
+            parts.append(b"Content-Length: %d\r\n" % len(first))
+        elif minor and te != "identity":
             self._chunked = True
         else:
             keep = False  # the body ends when the connection does
-        encoded = h is not None and any(h._map.get("Content-Encoding") or ())
-        if allowed and not has_ct and body_len and not has_te and not encoded:
-            first = self._buf[0] if len(self._buf) == 1 else b"".join(self._buf)
+        if allowed and not has_ct and first and not te:
             ctype = detect_content_type(first[:SNIFF_LEN])
             parts.append(b"Content-Type: " + ctype.encode("ascii") + b"\r\n")
         if self.close_after:
@@ -416,11 +491,11 @@ class Response:
             pass  # the handler's "Connection: Upgrade" stands (Go issue #36381)
         elif not keep:
             self.close_after = True
-            if minor:
-                if has_conn:
-                    parts = [p for p in parts if not p.startswith(b"Connection:")]
+            if minor and not handler_close:
+                if snap is not None and snap.connection:
+                    parts[2] = b""  # Go replaces the handler's Connection line
                 parts.append(b"Connection: close\r\n")
-        elif not minor and not has_conn:
+        elif not minor and not (snap is not None and snap.connection):
             parts.append(b"Connection: keep-alive\r\n")
         if self._chunked:
             parts.append(b"Transfer-Encoding: chunked\r\n")
@@ -448,12 +523,13 @@ class Response:
                         fields.extend((name, sanitize_value(v)) for v in vs)
         if not fields:
             return LAST_CHUNK + b"\r\n"
+        fields.sort(key=lambda f: f[0])  # Go writes trailers as a Header: sorted keys
         return serialize_trailers(fields)
 
     def _send_informational(self, code: int) -> None:
         if code == 100:
             self._sink.cancel_continue()
-        parts = [status_line(self._req.head.proto_minor, code)]
+        parts = [status_line(self._minor, code)]
         if self._header is not None:
             for k, vs in sorted(self._header.items()):
                 if k in ("Content-Length", "Transfer-Encoding") or k[:8] == TRAILER_PREFIX:
