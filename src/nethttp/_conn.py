@@ -442,9 +442,20 @@ class _Connection(asyncio.Protocol):
         rht = cfg.read_header_timeout or cfg.read_timeout
         self._set_deadline(self.loop.time() + rht if rht else _INF)
         handler = cfg.handler.serve_http
+        parser = self._parser
+        loop = self.loop
         while True:
+            if not parser.buffered and not self._peer_eof and not self._closed:
+                # Wait for the next request right here: one frame deep, so waking up
+                # costs one coroutine resume, not three.
+                if self._reading_paused:
+                    self._reading_paused = False
+                    self.transport.resume_reading()
+                self._waiter = fut = loop.create_future()
+                await fut
             try:
-                head = await self._read_head()
+                ev = parser.next_event()
+                head = ev if ev.__class__ is RequestHead else await self._read_head(ev)
             except ProtocolError as exc:
                 self._set_state(ConnState.ACTIVE)
                 await self._refuse(exc)
@@ -473,20 +484,16 @@ class _Connection(asyncio.Protocol):
                 idle = cfg.idle_timeout or cfg.read_timeout
                 self._set_deadline(self.loop.time() + idle if idle else _INF)
 
-    async def _read_head(self) -> RequestHead | None:
+    async def _read_head(self, ev: Any) -> RequestHead | None:
+        """Wait for the next request's head (``ev`` is what the parser last returned)."""
         parser = self._parser
-        if not parser.buffered and not self._peer_eof and not self._closed:
-            try:
-                await self._wait_data()
-            except (ConnectionError, TimeoutError):
-                return None
         while True:
-            ev = parser.next_event()
             if ev is None:
                 try:
                     await self._wait_data()
                 except (ConnectionError, TimeoutError):
                     return None
+                ev = parser.next_event()
                 continue
             if ev is PEER_CLOSED:
                 return None
@@ -508,13 +515,17 @@ class _Connection(asyncio.Protocol):
     ) -> Response | None:
         cfg = self.cfg
         self._phase = _HANDLER
-        now = self.loop.time()
-        self._write_deadline = now + cfg.write_timeout if cfg.write_timeout else _INF
-        if head.content_length and cfg.read_timeout:
-            self._read_deadline = now + cfg.read_timeout
+        if cfg.write_timeout or (head.content_length and cfg.read_timeout):
+            now = self.loop.time()
+            self._write_deadline = now + cfg.write_timeout if cfg.write_timeout else _INF
+            if head.content_length and cfg.read_timeout:
+                self._read_deadline = now + cfg.read_timeout
+            else:
+                self._read_deadline = _INF
+            self._set_deadline(min(self._read_deadline, self._write_deadline))
         else:
-            self._read_deadline = _INF
-        self._set_deadline(min(self._read_deadline, self._write_deadline))
+            # No deadline while the handler runs; the armed timer sees _INF and stops.
+            self._read_deadline = self._write_deadline = self._deadline = _INF
         body = Body(self) if head.content_length else NO_BODY
         self._head = head
         self._body = body
@@ -547,7 +558,8 @@ class _Connection(asyncio.Protocol):
         except ConnectionError:
             return None
         finally:
-            body.close()
+            if body is not NO_BODY:
+                body.close()
             self._phase = _DONE
             self._deadline = _INF
         return w

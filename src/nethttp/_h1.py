@@ -93,6 +93,7 @@ _METHODS: Final = {
 _VERSIONS: Final = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
 _FAKE_LINE: Final = b"CONNECT h:1 HTTP/1.1\r\n"
 _MAX_CHUNK_LINE: Final = 4096
+_JOIN_LIMIT: Final = 16384  # up to here the fixed line and the head are joined for llhttp
 _MAX_CL_DIGITS: Final = 18  # fits in 63 bits, as Go requires
 
 # Parser states.
@@ -326,11 +327,7 @@ class RequestParser:
         self._pos = end + 1
         self._state = _HEADERS
         self._collector.fields = []
-        try:
-            self._llhttp.feed_data(_FAKE_LINE)
-        except httptools.HttpParserError as exc:  # pragma: no cover - the line is fixed
-            raise ProtocolError(400, "") from exc
-        return self._read_headers()
+        return self._read_headers(True)
 
     @staticmethod
     def _parse_line(line: bytes) -> tuple[str, str, str, int]:
@@ -366,16 +363,21 @@ class RequestParser:
                 raise ProtocolError(505, "unsupported protocol version")
         return name, target.decode("latin-1"), _VERSIONS.get(version) or version.decode(), minor
 
-    def _read_headers(self) -> Event:
+    def _read_headers(self, first: bool = False) -> Event:
         buf = self._buf
         pos = self._pos
+        skip = 0  # bytes of the fixed request line inside what llhttp was fed
         try:
-            if pos:
-                self._llhttp.feed_data(memoryview(buf)[pos:])
+            if first and len(buf) - pos <= _JOIN_LIMIT:
+                # One call with the fixed line in front costs less than two calls.
+                skip = len(_FAKE_LINE)
+                self._llhttp.feed_data(_FAKE_LINE + (buf[pos:] if pos else buf))
             else:
-                self._llhttp.feed_data(buf)
+                if first:
+                    self._llhttp.feed_data(_FAKE_LINE)
+                self._llhttp.feed_data(memoryview(buf)[pos:] if pos else buf)
         except httptools.HttpParserUpgrade as up:
-            used = up.args[0]
+            used = up.args[0] - skip
             self._head_bytes += used
             if self._head_bytes > self._max_header_bytes:
                 raise ProtocolError(431, "") from None

@@ -82,7 +82,7 @@ class Header:
 
     def set(self, key: str, value: str) -> None:
         """Replace all values of ``key`` with ``value``."""
-        self._map[canonical_header_key(key)] = [value]
+        self._map[_canon_cache.get(key) or canonical_header_key(key)] = [value]
 
     def add(self, key: str, value: str) -> None:
         """Append ``value`` to the values of ``key``."""
