@@ -204,6 +204,7 @@ class _Snapshot:
         )
 
 
+_JOIN_MAX: Final = 16384  # above this, framing and body are written separately, not joined
 _CL_LINES: Final = [b"Content-Length: %d\r\n" % n for n in range(BUFFER_SIZE + 1)]
 _CT_LINES: dict[str, bytes] = {}  # the few sniffed types, encoded once
 _snapshots: dict[tuple[Any, ...], _Snapshot] = {}
@@ -474,10 +475,15 @@ class Response:
     def _send_body(self, data: bytes) -> None:
         if self._is_head:
             return  # HEAD: counted and sniffed, never sent
-        if self._chunked:
+        if not self._chunked:
+            self._sink.send(data)
+        elif len(data) <= _JOIN_MAX:
             self._sink.send(chunk_header(len(data)) + data + b"\r\n")
         else:
+            # Large chunks go out as three pieces: joining would copy the body once more.
+            self._sink.send(chunk_header(len(data)))
             self._sink.send(data)
+            self._sink.send(b"\r\n")
 
     def _build_head(self, final: bool, first: bytes) -> bytes:
         """Serialise the head; ``final``: the handler returned and ``first`` is the body."""
