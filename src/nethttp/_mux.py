@@ -156,6 +156,8 @@ def _html_escape(s: str) -> str:
 
 def clean_path(p: str) -> str:
     """Return the canonical path for ``p`` (Go's cleanPath): no ``.``, ``..`` or ``//``."""
+    if p[:1] == "/" and "//" not in p and "/." not in p:
+        return p  # nothing to clean (every request pays for this check, normpath is slow)
     if not p:
         return "/"
     if p[0] != "/":
@@ -213,13 +215,6 @@ class ServeMux:
         self.handle(pattern, fn)
         return fn
 
-    def _match(self, host: str, path: str) -> tuple[Handler, str] | None:
-        if self._hosts:
-            found = self._match_path(host + path)
-            if found is not None:
-                return found
-        return self._match_path(path)
-
     def _match_path(self, path: str) -> tuple[Handler, str] | None:
         found = self._exact.get(path)
         if found is not None:
@@ -237,9 +232,15 @@ class ServeMux:
             if clean != path:
                 url = clean + ("?" + r.url.raw_query if r.url.raw_query else "")
                 return _Redirect(url, self.redirect_code), ""
-        host = r.host.rsplit(":", 1)[0] if ":" in r.host and not r.host.endswith("]") else r.host
-        found = self._match(host, path)
-        if not path.endswith("/") and (found is None or found[1] not in (path, host + path)):
+        if self._hosts:
+            host = r.host
+            if ":" in host and not host.endswith("]"):
+                host = host.rsplit(":", 1)[0]
+            found = self._match_path(host + path) or self._match_path(path)
+        else:
+            host = ""
+            found = self._exact.get(path) or self._match_path(path)
+        if path[-1:] != "/" and (found is None or found[1] not in (path, host + path)):
             # Go: /tree redirects to /tree/ when only the subtree is registered.
             trees = self._tree_patterns
             if path + "/" in trees or (self._hosts and host + path + "/" in trees):

@@ -44,6 +44,11 @@ class URL:
         self.host = ""
         self.opaque = ""
         self.fragment = ""
+        if target[:1] == "/" and "%" not in target and "?" not in target:
+            # The common case, a plain path: nothing to split or unescape.
+            self.path = target
+            self.raw_path = self.raw_query = ""
+            return
         rest = target
         if rest[:1] != "/" and "://" in rest:
             # Absolute form (RFC 9112 §3.2.2).
