@@ -91,13 +91,12 @@ _METHODS: Final = {
     m: m.decode() for m in (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS")
 }
 _VERSIONS: Final = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
-_FAKE_LINE: Final = b"CONNECT h:1 HTTP/1.1\r\n"
+_FAKE_LINE: Final = b"GET / HTTP/1.1\r\n"
 _MAX_CHUNK_LINE: Final = 4096
-_JOIN_LIMIT: Final = 16384  # up to here the fixed line and the head are joined for llhttp
 _MAX_CL_DIGITS: Final = 18  # fits in 63 bits, as Go requires
 
 # Parser states.
-_LINE, _HEADERS, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS, _END, _ERROR = range(9)
+_LINE, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS, _END, _ERROR = range(8)
 
 
 class _PeerClosed:
@@ -206,38 +205,44 @@ class RequestParser:
         "_eof",
         "_error",
         "_head_bytes",
-        "_head_parts",
         "_llhttp",
         "_max_header_bytes",
-        "_pending",
         "_pos",
+        "_scan",
         "_state",
         "_trailers",
     )
 
     def __init__(self, max_header_bytes: int = 1 << 20) -> None:
         self._max_header_bytes = max_header_bytes
-        self._buf = b""
+        self._buf: bytes | bytearray = b""
         self._pos = 0
         self._state = _LINE
         self._eof = False
         self._error: ProtocolError | None = None
         self._collector = _HeadCollector()
-        self._llhttp = httptools.HttpRequestParser(self._collector)
+        self._llhttp: httptools.HttpRequestParser | None = None  # made when first needed
         self._head_bytes = 0  # bytes of the current head (line + fields, or trailers)
-        self._pending: tuple[str, str, str, int] | None = None  # parsed request line
         self._body_left = 0
         self._trailers: list[tuple[bytes, bytes]] = []
-        self._head_parts: list[bytes] = []
+        self._scan = 0  # how far past _pos the current head was already searched
 
     # -- input ---------------------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
         """Store ``data`` (bytes from the peer) for later parsing."""
-        if self._pos >= len(self._buf):
-            self._buf = data
+        buf = self._buf
+        pos = self._pos
+        if pos >= len(buf):
+            self._buf = data  # the common case: everything before was consumed
+        elif type(buf) is bytearray:
+            if pos:
+                del buf[:pos]
+            buf += data  # amortised O(1): a head trickling in is not copied each time
         else:
-            self._buf = self._buf[self._pos :] + data
+            acc = bytearray(buf[pos:])
+            acc += data
+            self._buf = acc
         self._pos = 0
 
     def feed_eof(self) -> None:
@@ -261,7 +266,7 @@ class RequestParser:
 
     def take_buffer(self) -> bytes:
         """Hand over every unparsed byte (for hijack) and stop parsing."""
-        data = self._buf[self._pos :]
+        data = bytes(self._buf[self._pos :])
         self._buf = b""
         self._pos = 0
         self._state = _ERROR
@@ -275,9 +280,7 @@ class RequestParser:
         state = self._state
         try:
             if state == _LINE:
-                return self._read_line()
-            if state == _HEADERS:
-                return self._read_headers()
+                return self._read_head()
             if state == _BODY:
                 return self._read_body()
             if state == _END:
@@ -301,7 +304,7 @@ class RequestParser:
             # Truncated mid-message: no response can be framed for it, answer nothing.
             raise ProtocolError(0, "unexpected EOF")
 
-    def _read_line(self) -> Event:
+    def _read_head(self) -> Event:
         buf = self._buf
         pos = self._pos
         # RFC 9112 §2.2: ignore empty lines before a request line (old clients send
@@ -309,25 +312,54 @@ class RequestParser:
         while buf.startswith(b"\r\n", pos):
             pos += 2
         self._pos = pos
-        end = buf.find(b"\n", pos)
+        # Resume the search where the last one stopped: a head trickling in byte by byte
+        # must not be rescanned from its start each time.
+        end = buf.find(b"\r\n\r\n", pos + self._scan)
         if end < 0:
-            if len(buf) - pos > self._max_header_bytes:
-                raise ProtocolError(414, "")
-            if self._eof:
-                if pos >= len(buf):
-                    return PEER_CLOSED
-                raise ProtocolError(0, "unexpected EOF")
-            return None
-        if end - pos > self._max_header_bytes:
+            return self._head_incomplete(buf, pos)
+        self._scan = 0
+        line_end = buf.find(b"\r\n", pos)
+        if line_end - pos > self._max_header_bytes:
             raise ProtocolError(414, "")
-        if end == pos or buf[end - 1] != 13:
-            raise ProtocolError(400, "")  # bare LF
-        self._pending = self._parse_line(buf[pos : end - 1])
-        self._head_bytes = end + 1 - pos
-        self._pos = end + 1
-        self._state = _HEADERS
+        if end + 4 - pos > self._max_header_bytes:
+            raise ProtocolError(431, "")
+        line = buf[pos:line_end]
+        method, target, version, minor = self._parse_line(
+            line if type(line) is bytes else bytes(line)
+        )
+        # The field lines and the empty line ending them; llhttp sees them behind a fixed
+        # request line and parses nothing else, so it can never read into a body.
+        block = buf[line_end + 2 : end + 4]
+        ll = self._llhttp
+        if ll is None:
+            ll = self._llhttp = httptools.HttpRequestParser(self._collector)
+            # Transfer-Encoding is judged here (_finish_head), by this module's table;
+            # llhttp's own check would refuse OWS that RFC 9110 §5.5 allows.
+            ll.set_dangerous_leniencies(lenient_transfer_encoding=True)
         self._collector.fields = []
-        return self._read_headers(True)
+        try:
+            ll.feed_data(_FAKE_LINE + block)
+        except httptools.HttpParserUpgrade:
+            self._llhttp = None  # it stopped at the head; a fresh one serves the next
+        except httptools.HttpParserError as exc:
+            raise _llhttp_error(exc, bytes(block), minor) from None
+        self._pos = end + 4
+        return self._finish_head(method, target, version, minor)
+
+    def _head_incomplete(self, buf: bytes | bytearray, pos: int) -> Event:
+        avail = len(buf) - pos
+        if avail > self._max_header_bytes:
+            if buf.find(b"\r\n", pos, pos + self._max_header_bytes + 2) < 0:
+                raise ProtocolError(414, "")
+            raise ProtocolError(431, "")
+        if buf.find(b"\n\n", pos + self._scan) >= 0:
+            raise ProtocolError(400, "")  # a head ended by bare LFs (RFC 9112 §2.2)
+        self._scan = max(0, avail - 3)
+        if self._eof:
+            if not avail:
+                return PEER_CLOSED
+            raise ProtocolError(0, "unexpected EOF")
+        return None
 
     @staticmethod
     def _parse_line(line: bytes) -> tuple[str, str, str, int]:
@@ -363,44 +395,7 @@ class RequestParser:
                 raise ProtocolError(505, "unsupported protocol version")
         return name, target.decode("latin-1"), _VERSIONS.get(version) or version.decode(), minor
 
-    def _read_headers(self, first: bool = False) -> Event:
-        buf = self._buf
-        pos = self._pos
-        skip = 0  # bytes of the fixed request line inside what llhttp was fed
-        try:
-            if first and len(buf) - pos <= _JOIN_LIMIT:
-                # One call with the fixed line in front costs less than two calls.
-                skip = len(_FAKE_LINE)
-                self._llhttp.feed_data(_FAKE_LINE + (buf[pos:] if pos else buf))
-            else:
-                if first:
-                    self._llhttp.feed_data(_FAKE_LINE)
-                self._llhttp.feed_data(memoryview(buf)[pos:] if pos else buf)
-        except httptools.HttpParserUpgrade as up:
-            used = up.args[0] - skip
-            self._head_bytes += used
-            if self._head_bytes > self._max_header_bytes:
-                raise ProtocolError(431, "") from None
-            self._pos = pos + used
-            if self._head_parts:
-                self._head_parts = []
-            return self._finish_head()
-        except httptools.HttpParserError as exc:
-            assert self._pending is not None
-            block = b"".join(self._head_parts) + buf[pos:]
-            raise _llhttp_error(exc, block, self._pending[3]) from None
-        self._head_bytes += len(buf) - pos
-        self._pos = len(buf)
-        if self._head_bytes > self._max_header_bytes:
-            raise ProtocolError(431, "")
-        self._need_more()
-        # Kept only for a head split across reads, so an error can be explained.
-        self._head_parts.append(buf[pos:])
-        return None
-
-    def _finish_head(self) -> RequestHead:
-        assert self._pending is not None
-        method, target, version, minor = self._pending
+    def _finish_head(self, method: str, target: str, version: str, minor: int) -> RequestHead:
         fields = self._collector.fields
         host: str | None = None
         hosts = 0
@@ -461,10 +456,10 @@ class RequestParser:
             else:
                 # Absolute form: its authority wins over Host (RFC 9112 §3.2.2), as in Go.
                 host = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
-        if b"close" in connection:
-            # llhttp refuses any byte after a "Connection: close" message; the decision
-            # to read on belongs to the connection, so the next head gets a fresh llhttp.
-            self._llhttp = httptools.HttpRequestParser(self._collector)
+        if content_length or b"close" in connection:
+            # llhttp now waits for a body, or refuses any byte after "Connection: close";
+            # the next head gets a fresh llhttp (the decision to read on is the conn's).
+            self._llhttp = None
         keep_alive = b"close" not in connection if minor else b"keep-alive" in connection
         expect_continue = False
         if expect:
@@ -512,7 +507,7 @@ class RequestParser:
         self._body_left = left
         if not left:
             self._state = _END
-        return data
+        return data if type(data) is bytes else bytes(data)
 
     # -- chunked (RFC 9112 §7.1) -----------------------------------------------------------
 
@@ -594,7 +589,7 @@ class RequestParser:
             m = _FIELD_RE.fullmatch(buf, pos, end - 1)
             if m is None:
                 raise ProtocolError(400, "")
-            self._trailers.append((m.group(1), m.group(2)))
+            self._trailers.append((bytes(m.group(1)), bytes(m.group(2))))
 
 
 # Lengths of the names _finish_head looks at: host, expect, connection, content-length,
