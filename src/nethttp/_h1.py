@@ -323,10 +323,16 @@ class RequestParser:
             raise ProtocolError(414, "")
         if end + 4 - pos > self._max_header_bytes:
             raise ProtocolError(431, "")
-        line = buf[pos:line_end]
-        method, target, version, minor = self._parse_line(
-            line if type(line) is bytes else bytes(line)
-        )
+        line = bytes(buf[pos:line_end])
+        parsed = _lines.get(line)
+        if parsed is None:
+            parsed = self._parse_line(line)
+            if len(line) <= 256 and len(_lines) < 4096:
+                # A checked request line is remembered: the same few lines repeat on every
+                # connection (polling, health checks, the same pages), and checking one
+                # costs more than parsing its fields with llhttp.
+                _lines[line] = parsed
+        method, target, version, minor = parsed
         # The field lines and the empty line ending them; llhttp sees them behind a fixed
         # request line and parses nothing else, so it can never read into a body.
         block = buf[line_end + 2 : end + 4]
@@ -397,27 +403,80 @@ class RequestParser:
 
     def _finish_head(self, method: str, target: str, version: str, minor: int) -> RequestHead:
         fields = self._collector.fields
-        host: str | None = None
-        hosts = 0
-        content_length = 0
-        has_cl = False
-        te: bytes | None = None
-        tes = 0
-        connection: list[bytes] = []
-        expect = b""
-        i = -1
-        for name, value in fields:
-            i += 1
+        host: bytes | None = None
+        framing: list[tuple[bytes, bytes]] | None = None  # fields that decide framing
+        for i, (name, value) in enumerate(fields):
             if value and value[-1] in _OWS:
                 value = value.rstrip(b" \t")  # llhttp strips leading OWS only
                 fields[i] = (name, value)
-            if len(name) not in _INTERESTING_LENGTHS:
-                continue
-            lname = name.lower()
+            # A length test first: most fields are none of the five this layer reads.
+            if len(name) in _INTERESTING_LENGTHS:
+                lname = name.lower()
+                if lname == b"host" and host is None:
+                    host = value
+                elif lname in _FRAMING_NAMES:
+                    if framing is None:
+                        framing = []
+                    framing.append((lname, value))
+        if framing is None:
+            content_length, chunked, expect_continue, upgrade = 0, False, False, False
+            keep_alive = minor == 1
+        else:
+            content_length, chunked, keep_alive, expect_continue, upgrade = self._framing(
+                framing, minor
+            )
+        if host is None:
+            host_s = ""
+            if minor and method != "CONNECT" and method != "PRI":
+                raise ProtocolError(400, "missing required Host header")
+        else:
+            host_s = _good_hosts.get(host)  # type: ignore[assignment]
+            if host_s is None:
+                host_s = host.decode("latin-1")
+                if not _HOST_RE.fullmatch(host_s):
+                    raise ProtocolError(400, "malformed Host header")
+                if len(_good_hosts) < 1024:
+                    _good_hosts[host] = host_s  # a site sees few hosts: skip the regex next time
+        if target[0] != "/" and target != "*":
+            if method == "CONNECT" and "://" not in target:
+                host_s = target  # authority form: the target is the host (Go's URL.Host)
+            else:
+                # Absolute form: its authority wins over Host (RFC 9112 §3.2.2), as in Go.
+                host_s = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+        if chunked:
+            self._state = _CHUNK_SIZE
+        elif content_length:
+            self._state = _BODY
+            self._body_left = content_length
+        # else: no body, no body events; the state stays _LINE for the next request
+        return RequestHead(
+            method,
+            target,
+            version,
+            minor,
+            fields,
+            host_s,
+            content_length,
+            chunked,
+            keep_alive,
+            expect_continue,
+            upgrade,
+        )
+
+    def _framing(
+        self, framing: list[tuple[bytes, bytes]], minor: int
+    ) -> tuple[int, bool, bool, bool, bool]:
+        """Judge the fields that frame the body and decide keep-alive (the table above)."""
+        content_length = 0
+        has_cl = False
+        te: bytes = b""
+        tes = 0
+        connection: list[bytes] = []
+        expect = b""
+        for lname, value in framing:
             if lname == b"host":
-                hosts += 1
-                host = value.decode("latin-1")
-            elif lname == b"content-length":
+                raise ProtocolError(400, "")  # a second Host field
+            if lname == b"content-length":
                 if has_cl or not _DIGITS_RE.fullmatch(value) or len(value) > _MAX_CL_DIGITS:
                     raise ProtocolError(400, "")
                 has_cl = True
@@ -427,7 +486,7 @@ class RequestParser:
                 te = value
             elif lname == b"connection":
                 connection.extend(t.strip().lower() for t in value.split(b","))
-            elif lname == b"expect":
+            else:
                 expect = value
         chunked = False
         if tes:
@@ -435,27 +494,10 @@ class RequestParser:
                 raise ProtocolError(400, "")  # RFC 9112 §6.1: 1.0 never has TE
             if has_cl:
                 raise ProtocolError(400, "")
-            if tes > 1 or te is None or te.lower() != b"chunked":
+            if tes > 1 or te.lower() != b"chunked":
                 raise ProtocolError(501, "")
             chunked = True
             content_length = -1
-        if hosts > 1:
-            raise ProtocolError(400, "")
-        if host is None:
-            host = ""
-            if minor == 1 and method != "CONNECT" and method != "PRI":
-                raise ProtocolError(400, "missing required Host header")
-        elif host not in _good_hosts:
-            if not _HOST_RE.fullmatch(host):
-                raise ProtocolError(400, "malformed Host header")
-            if len(_good_hosts) < 1024:
-                _good_hosts.add(host)  # a site sees few distinct hosts: skip the regex next time
-        if target[:1] != "/" and target != "*":
-            if method == "CONNECT" and "://" not in target:
-                host = target  # authority form: the target is the host (Go's URL.Host)
-            else:
-                # Absolute form: its authority wins over Host (RFC 9112 §3.2.2), as in Go.
-                host = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
         if content_length or b"close" in connection:
             # llhttp now waits for a body, or refuses any byte after "Connection: close";
             # the next head gets a fresh llhttp (the decision to read on is the conn's).
@@ -466,27 +508,7 @@ class RequestParser:
             if expect.lower() != b"100-continue":
                 raise ProtocolError(417, "")
             expect_continue = minor == 1 and content_length != 0
-        head = RequestHead(
-            method,
-            target,
-            version,
-            minor,
-            fields,
-            host,
-            content_length,
-            chunked,
-            keep_alive,
-            expect_continue,
-            b"upgrade" in connection,
-        )
-        if chunked:
-            self._state = _CHUNK_SIZE
-        elif content_length:
-            self._state = _BODY
-            self._body_left = content_length
-        else:
-            self._state = _LINE  # no body: no body events, the next request may follow
-        return head
+        return content_length, chunked, keep_alive, expect_continue, b"upgrade" in connection
 
     def _read_body(self) -> Event:
         avail = len(self._buf) - self._pos
@@ -596,7 +618,11 @@ class RequestParser:
 # transfer-encoding. A length test skips the lower() of every other field.
 _INTERESTING_LENGTHS: Final = frozenset({4, 6, 10, 14, 17})
 _OWS: Final = frozenset(b" \t")
-_good_hosts: set[str] = set()
+_FRAMING_NAMES: Final = frozenset(
+    {b"host", b"content-length", b"transfer-encoding", b"connection", b"expect"}
+)
+_good_hosts: dict[bytes, str] = {}
+_lines: dict[bytes, tuple[str, str, str, int]] = {}
 
 
 def chunk_header(size: int) -> bytes:

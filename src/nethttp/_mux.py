@@ -226,7 +226,11 @@ class ServeMux:
 
     def handler(self, r: Request) -> tuple[Handler, str]:
         """Return the handler for ``r`` and its pattern ("" for not-found and redirects)."""
-        path = r.url.path
+        target = r.request_uri
+        if target[:1] == "/" and "?" not in target and "%" not in target:
+            path = target  # a plain path needs no URL object
+        else:
+            path = r.url.path
         if r.method != "CONNECT":
             clean = clean_path(path)
             if clean != path:

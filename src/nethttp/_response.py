@@ -321,7 +321,10 @@ class Response:
                 raise Hijacked()
             raise RuntimeError("write after the handler returned")
         if not self.status:
-            self.write_header(200)
+            if self._header is None:
+                self.status = 200  # implicit 200 with no fields: nothing to snapshot
+            else:
+                self.write_header(200)
         n = len(data)
         if not n:
             return 0
