@@ -93,17 +93,19 @@ class ResponseSink(Protocol):
 
 # -- cached values ---------------------------------------------------------------------------
 
-_date_second = -1
+_date_expires = 0.0  # when the cached line stops being this second's
 _date_line = b""
+_time = time.time
 
 
 def date_line() -> bytes:
     """Return the ``Date`` field line for now; recomputed at most once a second."""
-    global _date_second, _date_line
-    now = int(time.time())
-    if now != _date_second:
-        _date_line = b"Date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
-        _date_second = now
+    global _date_expires, _date_line
+    now = _time()
+    if now >= _date_expires:
+        second = int(now)
+        _date_line = b"Date: " + formatdate(second, usegmt=True).encode("ascii") + b"\r\n"
+        _date_expires = second + 1.0
     return _date_line
 
 
@@ -245,6 +247,7 @@ class Response:
         "_is_head",
         "_minor",
         "_req",
+        "_simple",
         "_sink",
         "_snap",
         "_state",
@@ -267,6 +270,8 @@ class Response:
         self._body_ok = True
         self._declared = -1  # the handler's Content-Length, -1 when none
         self._is_head = req.method == "HEAD"
+        # HTTP/1.1, kept alive, not HEAD: the fixed half of the fast path's condition.
+        self._simple = self._minor == 1 and req.head.keep_alive and not self._is_head
         self._full_duplex = False
         self._trailer_names: list[str] = []
         self.status = 0
@@ -497,17 +502,18 @@ class Response:
         snap = self._snap
         if (
             final
-            and minor
+            and self._simple
             and self._body_ok
             and (snap is None or snap.plain)
-            and not (self._is_head or self._trailer_names or self.close_after)
-            and self._req.head.keep_alive
+            and not (self._trailer_names or self.close_after)
             and self._sink.keep_alive_allowed()
         ):
             # The common case, one join: a complete small body on a kept-alive HTTP/1.1
             # connection, and fields that need no framing decisions.
             cl = _CL_LINES[len(first)]
             if snap is None:
+                if not first:
+                    return b"".join((line, date_line(), cl, b"\r\n"))
                 return b"".join((line, date_line(), cl, self._sniffed(first), b"\r\n"))
             if snap.has_ct:
                 return b"".join((line, snap.before, snap.after, date_line(), cl, b"\r\n"))
