@@ -301,11 +301,15 @@ class _Connection(asyncio.Protocol):
             if self._phase == _IDLE:
                 self._start_request_clock()
             self._got_bytes = True
-            self._parser.feed(data)
-            if self._parser.buffered > READ_CAP and not self._reading_paused:
+            parser = self._parser
+            parser.feed(data)
+            if len(parser._buf) - parser._pos > READ_CAP and not self._reading_paused:
                 self._reading_paused = True
                 self.transport.pause_reading()
-        self._wake()
+        w = self._waiter
+        if w is not None:
+            self._waiter = None
+            w.set_result(None)
 
     def eof_received(self) -> bool:
         self._peer_eof = True
@@ -444,8 +448,10 @@ class _Connection(asyncio.Protocol):
         handler = cfg.handler.serve_http
         parser = self._parser
         loop = self.loop
+        hook = cfg.conn_state
+        idle = cfg.idle_timeout or cfg.read_timeout
         while True:
-            if not parser.buffered and not self._peer_eof and not self._closed:
+            if len(parser._buf) == parser._pos and not self._peer_eof and not self._closed:
                 # Wait for the next request right here: one frame deep, so waking up
                 # costs one coroutine resume, not three.
                 if self._reading_paused:
@@ -466,23 +472,36 @@ class _Connection(asyncio.Protocol):
                 return
             # Go 1.25 drops a request read after shutdown began; it is served here, with
             # "Connection: close", so that no request that arrived is lost.
-            self._set_state(ConnState.ACTIVE)
+            # NEW/IDLE -> ACTIVE and ACTIVE -> IDLE are the loop's own transitions, legal
+            # by construction; they skip _set_state's table check (twice per request).
+            self.state = ConnState.ACTIVE
+            if hook is not None:
+                hook(self.conn, ConnState.ACTIVE)
             w = await self._serve_request(head, handler)
             if w is None or w.hijacked:
                 return
-            if not self._reusable(head, w):
+            if w.close_after or not head.keep_alive or self._closed or self._peer_eof:
                 await self._close_gracefully()
                 return
-            self._set_state(ConnState.IDLE)
+            if not self._body.at_eof:
+                await self._close_gracefully()
+                return
+            self.state = ConnState.IDLE
+            if hook is not None:
+                hook(self.conn, ConnState.IDLE)
             if not self.hooks.allow_keep_alive:
                 return
             self._phase = _IDLE
             self._got_bytes = False
-            if self._parser.buffered:
+            if len(parser._buf) > parser._pos:
                 self._start_request_clock()  # a pipelined request is already here
+            elif idle:
+                when = loop.time() + idle
+                self._deadline = when
+                if when < self._timer_at:
+                    self._arm(when)
             else:
-                idle = cfg.idle_timeout or cfg.read_timeout
-                self._set_deadline(self.loop.time() + idle if idle else _INF)
+                self._deadline = _INF
 
     async def _read_head(self, ev: Any) -> RequestHead | None:
         """Wait for the next request's head (``ev`` is what the parser last returned)."""
@@ -586,11 +605,6 @@ class _Connection(asyncio.Protocol):
         else:
             self.abort()
         return None
-
-    def _reusable(self, head: RequestHead, w: Response) -> bool:
-        if w.close_after or not head.keep_alive or self._closed or self._peer_eof:
-            return False
-        return self._body.at_eof
 
     async def _refuse(self, exc: ProtocolError) -> None:
         if exc.status and not self._closed:

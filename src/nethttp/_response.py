@@ -253,6 +253,7 @@ class Response:
         "_state",
         "_trailer_names",
         "close_after",
+        "hijacked",
         "status",
         "written",
     )
@@ -277,6 +278,7 @@ class Response:
         self.status = 0
         self.written = 0  # body bytes the handler wrote (counted on HEAD too)
         self.close_after = False  # the connection closes after this response
+        self.hijacked = False  # the handler took the connection over
 
     # -- the handler's API -----------------------------------------------------------------
 
@@ -399,6 +401,7 @@ class Response:
             # A 101 written before the hijack goes out first (Go flushes it).
             self._sink.send(self._build_head(False, b""))
         self._state = HIJACKED
+        self.hijacked = True
         return self._sink.hijack()
 
     def enable_full_duplex(self) -> None:
@@ -411,11 +414,6 @@ class Response:
     def committed(self) -> bool:
         """Whether any byte of the head may have reached the transport."""
         return self._state != OPEN
-
-    @property
-    def hijacked(self) -> bool:
-        """Whether the handler took the connection over."""
-        return self._state == HIJACKED
 
     async def finish(self) -> None:
         """End the response after the handler returned (Go's finishRequest)."""
