@@ -283,7 +283,6 @@ class _Connection(asyncio.Protocol):
         self._timer_at = _INF
         self._head: RequestHead | None = None
         self._body: Body = NO_BODY
-        self._request: Request | None = None
         self._continue_pending = False
         self._continue_sent = False
         self.task: asyncio.Task[None] | None = None
@@ -551,7 +550,6 @@ class _Connection(asyncio.Protocol):
         self._continue_pending = head.expect_continue
         self._continue_sent = False
         req = Request(head, body, self.conn, self.conn.remote_addr, self._ctx)
-        self._request = req
         w = Response(req, self)
         try:
             if head.target == "*" and head.method == "OPTIONS" and not cfg.disable_options:

@@ -177,6 +177,7 @@ class ServeMux:
         self._exact: dict[str, tuple[Handler, str]] = {}
         self._subtrees: list[tuple[str, Handler, str]] = []  # longest first
         self._tree_patterns: set[str] = set()
+        self._routes: dict[str, tuple[Handler, str]] = {}  # path -> decision, no host patterns
         self._hosts = False
         self.redirect_code = redirect_code
         self.not_found_handler: Handler = as_handler(_not_found)
@@ -186,6 +187,7 @@ class ServeMux:
         if not pattern or ("/" not in pattern):
             raise ValueError(f"invalid pattern {pattern!r}: it needs a path")
         h = as_handler(handler)
+        self._routes.clear()
         if pattern in self._exact or any(p == pattern for p, _, _ in self._subtrees):
             raise ValueError(f"pattern {pattern!r} is already registered")
         if pattern[0] != "/":
@@ -229,8 +231,21 @@ class ServeMux:
         target = r.request_uri
         if target[:1] == "/" and "?" not in target and "%" not in target:
             path = target  # a plain path needs no URL object
+            if not self._hosts:
+                hit = self._routes.get(path)
+                if hit is not None:
+                    return hit
+                found = self._route(r, path)
+                if found[1] and len(self._routes) < _ROUTE_CACHE_MAX:
+                    # Matches are remembered per path (the same few paths are asked for all
+                    # day); redirects and not-found answers are not.
+                    self._routes[path] = found
+                return found
         else:
             path = r.url.path
+        return self._route(r, path)
+
+    def _route(self, r: Request, path: str) -> tuple[Handler, str]:
         if r.method != "CONNECT":
             clean = clean_path(path)
             if clean != path:
@@ -265,6 +280,8 @@ class ServeMux:
         r.pattern = pattern
         await h.serve_http(w, r)
 
+
+_ROUTE_CACHE_MAX = 4096
 
 default_serve_mux = ServeMux()
 
