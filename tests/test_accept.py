@@ -1,0 +1,91 @@
+"""The accept loop when descriptors run out; framing of Upgrade requests not upgraded."""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from conftest import Running, recv_all, recv_response
+
+SERVER = textwrap.dedent(
+    """
+    import asyncio, logging, resource, sys
+    import nethttp
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
+
+    async def hello(w, r):
+        await w.write(b"hello")
+
+    async def main():
+        srv = nethttp.Server(handler=hello)
+        listener = nethttp.listen("127.0.0.1:0")
+        print(listener.port, flush=True)
+        try:
+            await srv.serve(listener)
+        except nethttp.ServerClosed:
+            pass
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_out_of_descriptors_backs_off_and_drops_nobody(tmp_path: Path) -> None:
+    script = tmp_path / "server.py"
+    script.write_text(SERVER)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
+        for c in clients:
+            c.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        answered = 0
+        pending = list(clients)
+        deadline = time.monotonic() + 30
+        while pending and time.monotonic() < deadline:
+            ready, _, _ = select.select(pending, [], [], 1.0)
+            for c in ready:
+                assert recv_response(c).startswith(b"HTTP/1.1 200 OK")
+                answered += 1
+                pending.remove(c)
+                c.close()  # frees a descriptor in the server: a queued client gets in
+        for c in pending:
+            c.close()
+        assert answered == 60, "a connection was accepted and dropped, or never served"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    log = err.decode()
+    assert "http: Accept error:" in log and "retrying in 5ms" in log, log[-2000:]
+
+
+def test_unupgraded_upgrade_request_body_is_not_a_request(serve: object) -> None:
+    async def echo(w, r):  # type: ignore[no-untyped-def]
+        data = await r.body.read()
+        await w.write(b"[" + data + b"]")
+
+    srv: Running = serve(echo)  # type: ignore[operator]
+    with srv.connect() as s:
+        s.sendall(
+            b"POST /a HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: evil\r\n"
+            b"Content-Length: 30\r\n\r\nGET /smuggled HTTP/1.1\r\nX: y\r\n"
+            b"POST /b HTTP/1.1\r\nHost: a\r\nConnection: upgrade, close\r\nUpgrade: evil\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n5\r\nGET /\r\n0\r\n\r\n"
+        )
+        data = recv_all(s)
+    # Two responses, each echoing its own body; neither body was read as a request.
+    assert data.count(b"HTTP/1.1 200 OK") == 2
+    assert b"[GET /smuggled HTTP/1.1\r\nX: y\r\n]" in data
+    assert data.endswith(b"[GET /]")
