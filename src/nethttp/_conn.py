@@ -243,6 +243,42 @@ class Conn:
 class _Connection(asyncio.Protocol):
     """The protocol and serve loop of one HTTP/1 connection."""
 
+    __slots__ = (
+        "_base_ctx",
+        "_body",
+        "_cancel_ctx",
+        "_closed",
+        "_conn_context",
+        "_continue_pending",
+        "_continue_sent",
+        "_ctx",
+        "_deadline",
+        "_drain_waiter",
+        "_got_bytes",
+        "_head",
+        "_hijack_buf",
+        "_hijacked",
+        "_parser",
+        "_peer_eof",
+        "_phase",
+        "_read_deadline",
+        "_read_expired",
+        "_reading_paused",
+        "_timer",
+        "_timer_at",
+        "_waiter",
+        "_write_deadline",
+        "_write_paused",
+        "cfg",
+        "conn",
+        "hooks",
+        "logger",
+        "loop",
+        "state",
+        "task",
+        "transport",
+    )
+
     def __init__(
         self,
         cfg: ConnConfig,

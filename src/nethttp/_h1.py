@@ -51,6 +51,7 @@ Framing rules (RFC 9112 §6.1, §6.3, §7.1; the hardening issue's table):
 from __future__ import annotations
 
 import re
+import threading
 from typing import Final
 
 import httptools
@@ -185,6 +186,22 @@ class _HeadCollector:
         self.fields.append((name, value))
 
 
+class _Shared(threading.local):
+    """One llhttp parser per thread, shared by every connection of that thread.
+
+    A head is handed to llhttp whole, in one synchronous call, and llhttp is left
+    between messages afterwards (or replaced): it holds no connection's state, so an
+    idle connection need not carry a parser of its own (memory per connection).
+    """
+
+    def __init__(self) -> None:
+        self.collector = _HeadCollector()
+        self.llhttp: httptools.HttpRequestParser | None = None
+
+
+_shared = _Shared()
+
+
 def _llhttp_error(exc: Exception, block: bytes, minor: int) -> ProtocolError:
     """Translate llhttp's complaint about a header block into Go's answer."""
     msg = str(exc)
@@ -201,11 +218,9 @@ class RequestParser:
     __slots__ = (
         "_body_left",
         "_buf",
-        "_collector",
         "_eof",
         "_error",
         "_head_bytes",
-        "_llhttp",
         "_max_header_bytes",
         "_pos",
         "_scan",
@@ -220,8 +235,6 @@ class RequestParser:
         self._state = _LINE
         self._eof = False
         self._error: ProtocolError | None = None
-        self._collector = _HeadCollector()
-        self._llhttp: httptools.HttpRequestParser | None = None  # made when first needed
         self._head_bytes = 0  # bytes of the current head (line + fields, or trailers)
         self._body_left = 0
         self._trailers: list[tuple[bytes, bytes]] = []
@@ -336,21 +349,28 @@ class RequestParser:
         # The field lines and the empty line ending them; llhttp sees them behind a fixed
         # request line and parses nothing else, so it can never read into a body.
         block = buf[line_end + 2 : end + 4]
-        ll = self._llhttp
+        shared = _shared
+        ll = shared.llhttp
         if ll is None:
-            ll = self._llhttp = httptools.HttpRequestParser(self._collector)
+            ll = shared.llhttp = httptools.HttpRequestParser(shared.collector)
             # Transfer-Encoding is judged here (_finish_head), by this module's table;
             # llhttp's own check would refuse OWS that RFC 9110 §5.5 allows.
             ll.set_dangerous_leniencies(lenient_transfer_encoding=True)
-        self._collector.fields = []
+        fields: list[tuple[bytes, bytes]] = []
+        shared.collector.fields = fields
         try:
             ll.feed_data(_FAKE_LINE + block)
         except httptools.HttpParserUpgrade:
-            self._llhttp = None  # it stopped at the head; a fresh one serves the next
+            shared.llhttp = None  # it stopped at the head; a fresh one serves the next
         except httptools.HttpParserError as exc:
+            shared.llhttp = None
             raise _llhttp_error(exc, bytes(block), minor) from None
         self._pos = end + 4
-        return self._finish_head(method, target, version, minor)
+        try:
+            return self._finish_head(method, target, version, minor, fields)
+        except ProtocolError:
+            shared.llhttp = None  # it may be waiting for the refused request's body
+            raise
 
     def _head_incomplete(self, buf: bytes | bytearray, pos: int) -> Event:
         avail = len(buf) - pos
@@ -401,8 +421,9 @@ class RequestParser:
                 raise ProtocolError(505, "unsupported protocol version")
         return name, target.decode("latin-1"), _VERSIONS.get(version) or version.decode(), minor
 
-    def _finish_head(self, method: str, target: str, version: str, minor: int) -> RequestHead:
-        fields = self._collector.fields
+    def _finish_head(
+        self, method: str, target: str, version: str, minor: int, fields: list[tuple[bytes, bytes]]
+    ) -> RequestHead:
         host: bytes | None = None
         framing: list[tuple[bytes, bytes]] | None = None  # fields that decide framing
         for i, (name, value) in enumerate(fields):
@@ -501,7 +522,7 @@ class RequestParser:
         if content_length or b"close" in connection:
             # llhttp now waits for a body, or refuses any byte after "Connection: close";
             # the next head gets a fresh llhttp (the decision to read on is the conn's).
-            self._llhttp = None
+            _shared.llhttp = None
         keep_alive = b"close" not in connection if minor else b"keep-alive" in connection
         expect_continue = False
         if expect:
