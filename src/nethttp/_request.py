@@ -434,10 +434,6 @@ class Request:
             r._path_values = dict(self._path_values)
         return r
 
-    def _finish_context(self) -> None:
-        if self._cancel is not None:
-            self._cancel()
-
     # -- path values (set by ServeMux) -------------------------------------------------------
 
     def path_value(self, name: str) -> str:
