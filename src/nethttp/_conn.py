@@ -264,6 +264,7 @@ class _Connection(asyncio.Protocol):
         "_read_deadline",
         "_read_expired",
         "_reading_paused",
+        "_rht",
         "_timer",
         "_timer_at",
         "_waiter",
@@ -301,6 +302,7 @@ class _Connection(asyncio.Protocol):
         self._ctx = ctx
         self._cancel_ctx: Callable[[], None] | None = None
         self._parser = RequestParser(cfg.max_header_bytes)
+        self._rht = cfg.read_header_timeout or cfg.read_timeout
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._write_paused = False
@@ -334,7 +336,15 @@ class _Connection(asyncio.Protocol):
             self._hijack_buf += data
         else:
             if self._phase == _IDLE:
-                self._start_request_clock()
+                # The first byte of a request: the header deadline starts now.
+                self._phase = _HEAD
+                if self._rht:
+                    when = self.loop.time() + self._rht
+                    self._deadline = when
+                    if when < self._timer_at:
+                        self._arm(when)
+                else:
+                    self._deadline = _INF
             self._got_bytes = True
             parser = self._parser
             parser.feed(data)
@@ -434,7 +444,7 @@ class _Connection(asyncio.Protocol):
 
     def _start_request_clock(self) -> None:
         self._phase = _HEAD
-        rht = self.cfg.read_header_timeout or self.cfg.read_timeout
+        rht = self._rht
         self._set_deadline(self.loop.time() + rht if rht else _INF)
 
     # -- the serve loop --------------------------------------------------------------------

@@ -320,23 +320,26 @@ class RequestParser:
     def _read_head(self) -> Event:
         buf = self._buf
         pos = self._pos
-        # RFC 9112 §2.2: ignore empty lines before a request line (old clients send
-        # CRLF after a POST body).
-        while buf.startswith(b"\r\n", pos):
-            pos += 2
-        self._pos = pos
+        if buf.startswith(b"\r\n", pos):
+            # RFC 9112 §2.2: ignore empty lines before a request line (old clients send
+            # CRLF after a POST body).
+            while buf.startswith(b"\r\n", pos):
+                pos += 2
+            self._pos = pos
         # Resume the search where the last one stopped: a head trickling in byte by byte
         # must not be rescanned from its start each time.
         end = buf.find(b"\r\n\r\n", pos + self._scan)
         if end < 0:
             return self._head_incomplete(buf, pos)
         self._scan = 0
-        line_end = buf.find(b"\r\n", pos)
+        line_end = buf.find(b"\r\n", pos, end + 2)
         if line_end - pos > self._max_header_bytes:
             raise ProtocolError(414, "")
         if end + 4 - pos > self._max_header_bytes:
             raise ProtocolError(431, "")
-        line = bytes(buf[pos:line_end])
+        line = buf[pos:line_end]
+        if type(line) is not bytes:
+            line = bytes(line)
         parsed = _lines.get(line)
         if parsed is None:
             parsed = self._parse_line(line)
