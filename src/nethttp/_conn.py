@@ -727,6 +727,12 @@ class _Connection(asyncio.Protocol):
             raise ConnectionResetError("client disconnected")
         self.transport.write(data)
 
+    def send_many(self, parts: list[bytes]) -> None:
+        """Queue several pieces on the transport in one gathered write (no copy)."""
+        if self._closed or self.transport.is_closing():
+            raise ConnectionResetError("client disconnected")
+        self.transport.writelines(parts)
+
     def drain(self) -> Awaitable[None] | None:
         """An awaitable while the transport is over its high-water mark, else None."""
         if not self._write_paused:

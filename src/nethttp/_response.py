@@ -70,6 +70,10 @@ class ResponseSink(Protocol):
         """Queue bytes on the transport; raise ConnectionError if it is gone."""
         ...
 
+    def send_many(self, parts: list[bytes]) -> None:
+        """Queue several pieces at once (one gathered write, no copy)."""
+        ...
+
     def drain(self) -> Awaitable[None] | None:
         """Return an awaitable while the transport is over its high-water mark, else None."""
         ...
@@ -359,9 +363,8 @@ class Response:
             first, data = data, b""
         buf.clear()
         self._buffered = 0
-        if state == OPEN:
-            await self._commit(False, first)
-        self._send_body(first)
+        head = await self._commit(False, first) if state == OPEN else b""
+        self._send_body(first, head)
         if data:
             if len(data) > BUFFER_SIZE:
                 self._send_body(data)
@@ -382,10 +385,11 @@ class Response:
         if not self.status:
             self.write_header(200)
         data = self._take_buffer()
-        if self._state == OPEN:
-            await self._commit(False, data)
+        head = await self._commit(False, data) if self._state == OPEN else b""
         if data:
-            self._send_body(data)
+            self._send_body(data, head)
+        elif head:
+            self._sink.send(head)
         waiter = self._sink.drain()
         if waiter is not None:
             await waiter
@@ -471,25 +475,27 @@ class Response:
         if not await self._sink.settle_body():
             self.close_after = True
 
-    async def _commit(self, final: bool, first: bytes) -> None:
+    async def _commit(self, final: bool, first: bytes) -> bytes:
+        """Decide the head (it goes out with the first body bytes, in one write)."""
         if self._req.content_length and not self._full_duplex:
             await self._settle()
         self._sink.cancel_continue()
-        self._sink.send(self._build_head(final, first))
         self._state = COMMITTED
+        return self._build_head(final, first)
 
-    def _send_body(self, data: bytes) -> None:
+    def _send_body(self, data: bytes, head: bytes = b"") -> None:
+        """Send body bytes (and the head, when this is the first send) in one write."""
         if self._is_head:
+            if head:
+                self._sink.send(head)
             return  # HEAD: counted and sniffed, never sent
-        if not self._chunked:
-            self._sink.send(data)
-        elif len(data) <= _JOIN_MAX:
-            self._sink.send(chunk_header(len(data)) + data + b"\r\n")
+        parts = [head, chunk_header(len(data)), data, b"\r\n"] if self._chunked else [head, data]
+        if len(data) <= _JOIN_MAX:
+            self._sink.send(b"".join(parts))
         else:
-            # Large chunks go out as three pieces: joining would copy the body once more.
-            self._sink.send(chunk_header(len(data)))
-            self._sink.send(data)
-            self._sink.send(b"\r\n")
+            # A large body is not copied into a joined buffer: the pieces go to the
+            # transport as they are, in one gathered write.
+            self._sink.send_many(parts)
 
     def _build_head(self, final: bool, first: bytes) -> bytes:
         """Serialise the head; ``final``: the handler returned and ``first`` is the body."""
