@@ -454,8 +454,10 @@ class RequestParser:
             if minor and method != "CONNECT" and method != "PRI":
                 raise ProtocolError(400, "missing required Host header")
         else:
-            host_s = _good_hosts.get(host)  # type: ignore[assignment]
-            if host_s is None:
+            known = _good_hosts.get(host)
+            if known is not None:
+                host_s = known
+            else:
                 host_s = host.decode("latin-1")
                 if not _HOST_RE.fullmatch(host_s):
                     raise ProtocolError(400, "malformed Host header")
