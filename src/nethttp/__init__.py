@@ -11,7 +11,7 @@ Go's names in snake_case: ``Server``, ``ServeMux``, ``handle_func``, ``ResponseW
 ``Request``, ``ConnState``, ``listen_and_serve``... See README.md and docs/.
 """
 
-from ._conn import Conn, ConnState, TLSInfo
+from ._connection import Conn, ConnState, TLSInfo
 from ._context import Context, Done, background
 from ._errors import (
     AbortHandler,

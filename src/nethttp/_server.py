@@ -26,7 +26,8 @@ import ssl
 from collections.abc import Callable
 from typing import Any, Final
 
-from ._conn import Conn, ConnConfig, ConnState, ServerHooks, _Connection
+from ._conn import _Connection
+from ._connection import Conn, ConnConfig, ConnState, ServerHooks
 from ._context import Context, background
 from ._errors import ServerClosed
 from ._listen import Listener, listen
