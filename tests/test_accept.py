@@ -10,7 +10,9 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
+import nethttp
 from conftest import Running, recv_all, recv_response
 
 SERVER = textwrap.dedent(
@@ -19,6 +21,9 @@ SERVER = textwrap.dedent(
     import nethttp
 
     resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))
+    # Descriptors used by other parts of the process (files, clients of other services):
+    # the server's own max_connections cap cannot see them, so accept() runs out.
+    held = [open("/dev/null") for _ in range(16)]
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
 
     async def hello(w, r):
@@ -89,3 +94,37 @@ def test_unupgraded_upgrade_request_body_is_not_a_request(serve: object) -> None
     assert data.count(b"HTTP/1.1 200 OK") == 2
     assert b"[GET /smuggled HTTP/1.1\r\nX: y\r\n]" in data
     assert data.endswith(b"[GET /]")
+
+
+def test_a_full_server_stops_accepting_and_drops_nobody(serve: Any) -> None:
+    live: set[object] = set()
+    peak = [0]
+
+    def track(conn: object, state: object) -> None:
+        if state in (nethttp.ConnState.CLOSED, nethttp.ConnState.HIJACKED):
+            live.discard(conn)
+        else:
+            live.add(conn)
+            peak[0] = max(peak[0], len(live))
+
+    async def hello(w, r):  # type: ignore[no-untyped-def]
+        await w.write(b"hi")
+
+    srv: Running = serve(hello, max_connections=5, conn_state=track)
+    clients = [srv.connect() for _ in range(12)]
+    for c in clients:
+        c.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    answered = 0
+    pending = list(clients)
+    deadline = time.monotonic() + 20
+    while pending and time.monotonic() < deadline:
+        ready, _, _ = select.select(pending, [], [], 1.0)
+        for c in ready:
+            assert recv_response(c).endswith(b"hi")
+            answered += 1
+            pending.remove(c)
+            c.close()  # makes room: a waiting client is accepted next
+    for c in pending:
+        c.close()
+    assert answered == 12
+    assert peak[0] <= 5, peak[0]

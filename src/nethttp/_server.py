@@ -84,6 +84,12 @@ class _Acceptor:
         lsock = self.listener.socket
         server = self.server
         for _ in range(_ACCEPT_BATCH):
+            if len(server._conns) >= server._conn_limit:
+                # Full: stop accepting. New clients wait in the kernel's backlog and are
+                # accepted when a connection ends; none is accepted only to be dropped.
+                self.pause()
+                server._accept_paused = True
+                return
             try:
                 sock, peer = lsock.accept()
             except (BlockingIOError, InterruptedError):
@@ -96,6 +102,16 @@ class _Acceptor:
                 return
             self.delay = 0.0
             server._start(sock, peer, self.tls, self.ctx, self.loop)
+
+    def pause(self) -> None:
+        if self.reading:
+            self.loop.remove_reader(self.listener.fileno())
+            self.reading = False
+
+    def resume(self) -> None:
+        if not self.reading and self.retry is None and not self.listener.closed:
+            self.loop.add_reader(self.listener.fileno(), self._accept)
+            self.reading = True
 
     def _back_off(self, exc: OSError) -> None:
         self.delay = min(self.delay * 2 or 0.005, 1.0)
@@ -118,6 +134,8 @@ class Server(ServerHooks):
 
     Timeouts are seconds; ``None`` disables one. Defaults are safe, unlike Go's zeros:
     ``read_header_timeout`` 10 s and ``idle_timeout`` 60 s (see docs/divergences.md).
+    ``max_connections`` (16,384, kept below the descriptor limit) stops accepting when
+    reached: new clients wait in the kernel's backlog, none is accepted and dropped.
     Use from one event loop.
     """
 
@@ -138,6 +156,7 @@ class Server(ServerHooks):
         error_log: logging.Logger | None = None,
         disable_general_options_handler: bool = False,
         tls_handshake_timeout: float | None = 10.0,
+        max_connections: int | None = 16384,
     ) -> None:
         self.addr = addr
         self.handler = handler
@@ -153,6 +172,9 @@ class Server(ServerHooks):
         self.error_log = error_log or logging.getLogger("nethttp")
         self.disable_general_options_handler = disable_general_options_handler
         self.tls_handshake_timeout = tls_handshake_timeout
+        self.max_connections = max_connections
+        self._conn_limit = 1 << 62  # the effective max_connections, fixed when serving starts
+        self._accept_paused = False
         self.shutting_down = False
         self.allow_keep_alive = True
         self._keep_alives = True
@@ -170,6 +192,10 @@ class Server(ServerHooks):
             self._conns.add(conn)
             return
         self._conns.discard(conn)
+        if self._accept_paused and len(self._conns) < self._conn_limit:
+            self._accept_paused = False
+            for acceptor in self._acceptors:
+                acceptor.resume()
         if not self._conns and self._drained is not None:
             self._drained.set()
 
@@ -177,6 +203,7 @@ class Server(ServerHooks):
 
     def _config(self) -> ConnConfig:
         if self._cfg is None:
+            self._conn_limit = _connection_limit(self.max_connections)
             handler: Handler = as_handler(
                 self.handler if self.handler is not None else default_serve_mux
             )
@@ -316,6 +343,21 @@ class Server(ServerHooks):
     def connections(self) -> int:
         """How many connections are open (not counting hijacked ones)."""
         return len(self._conns)
+
+
+def _connection_limit(wanted: int | None) -> int:
+    """``max_connections``, kept below the descriptor limit (None: that limit alone)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        soft = -1  # unknown: no limit from descriptors
+    limit = wanted if wanted is not None else 1 << 62
+    if soft > 0:
+        # Leave room for listeners, log files, the loop's own descriptors and handlers'.
+        limit = min(limit, soft - min(64, soft // 4))
+    return max(limit, 1)
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
