@@ -36,9 +36,10 @@ from ._mux import (
     default_serve_mux,
     handle,
     handle_func,
+    max_bytes_handler,
     set_handler_threads,
 )
-from ._request import URL, BlockingBody, Body, Request
+from ._request import URL, BlockingBody, Body, Request, max_bytes_reader
 from ._response import BlockingResponseWriter, ResponseWriter, error, not_found
 from ._server import SERVER_CONTEXT_KEY, Server, run
 from ._sniff import detect_content_type
@@ -84,6 +85,8 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_exports.
     "handle_func",
     "listen",
     "listen_unix",
+    "max_bytes_handler",
+    "max_bytes_reader",
     "not_found",
     "run",
     "set_handler_threads",

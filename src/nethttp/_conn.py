@@ -34,7 +34,7 @@ from ._connection import (
     ServerHooks,
 )
 from ._context import Context
-from ._errors import AbortHandler, ProtocolError
+from ._errors import AbortHandler, MaxBytesError, ProtocolError
 from ._h1 import PEER_CLOSED, EndOfMessage, RequestHead, RequestParser, canned_error
 from ._request import NO_BODY, Body, Request
 from ._response import Response, date_line
@@ -342,7 +342,7 @@ class _Connection(asyncio.Protocol):
             if w.close_after or not head.keep_alive or self._closed or self._peer_eof:
                 await self._close_gracefully()
                 return
-            if not self._body.at_eof:
+            if not self._body.at_eof or self._body.too_large:
                 await self._close_gracefully()
                 return
             self.state = ConnState.IDLE
@@ -409,6 +409,15 @@ class _Connection(asyncio.Protocol):
         self._body = body
         self._continue_pending = head.expect_continue
         self._continue_sent = False
+        limit = cfg.max_body_bytes
+        if limit is not None and head.content_length:
+            body.limit = limit
+            if head.content_length > limit:
+                # Declared too large: refused before the handler runs, and no 100 Continue.
+                self._continue_pending = False
+                self.logger.info("http: request body too large from %s", self._remote())
+                await self._refuse(ProtocolError(413, ""))
+                return None
         req = Request(head, body, self.conn, self.conn.remote_addr, self._ctx)
         w = Response(req, self)
         try:
@@ -420,6 +429,14 @@ class _Connection(asyncio.Protocol):
             raise
         except AbortHandler:
             self.abort()
+            return None
+        except MaxBytesError:
+            # A body over its limit escaped the handler: the client's fault, not a crash.
+            if w.committed or self._closed:
+                self.abort()
+            else:
+                w.abort_buffer()
+                await self._refuse(ProtocolError(413, ""))
             return None
         except Exception as exc:
             self._handler_failed(w, req, exc)
@@ -565,6 +582,8 @@ class _Connection(asyncio.Protocol):
     async def settle_body(self) -> bool:
         """Discard an unread request body, up to 256 KiB; False means close after."""
         body = self._body
+        if body.too_large:
+            return False  # Go: a body over its limit never lets the connection be reused
         if body.at_eof:
             return True
         if self._read_expired:

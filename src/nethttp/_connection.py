@@ -63,6 +63,7 @@ class ConnConfig:
         "handler",
         "idle_timeout",
         "logger",
+        "max_body_bytes",
         "max_header_bytes",
         "read_header_timeout",
         "read_timeout",
@@ -81,6 +82,7 @@ class ConnConfig:
         conn_state: Callable[[Conn, ConnState], None] | None,
         logger: logging.Logger,
         disable_options: bool,
+        max_body_bytes: int | None = None,
     ) -> None:
         self.handler = handler
         self.read_timeout = read_timeout
@@ -91,6 +93,7 @@ class ConnConfig:
         self.conn_state = conn_state
         self.logger = logger
         self.disable_options = disable_options
+        self.max_body_bytes = max_body_bytes
         timeouts = [
             t for t in (read_timeout, read_header_timeout, write_timeout, idle_timeout) if t
         ]

@@ -671,6 +671,7 @@ def serialize_trailers(fields: list[tuple[str, str]]) -> bytes:
 _ERROR_HEADERS: Final = b"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 _STATUS_TEXT: Final = {
     400: b"Bad Request",
+    413: b"Request Entity Too Large",
     414: b"Request URI Too Long",
     417: b"Expectation Failed",
     431: b"Request Header Fields Too Large",

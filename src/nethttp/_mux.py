@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
-from ._request import BlockingBody, Body, Request
+from ._request import BlockingBody, Body, Request, max_bytes_reader
 from ._response import BlockingResponseWriter, Response, ResponseWriter, error, not_found
 
 AsyncHandlerFunc = Callable[[ResponseWriter, Request], Awaitable[None]]
@@ -282,6 +282,26 @@ class ServeMux:
 
 
 _ROUTE_CACHE_MAX = 4096
+
+
+class _MaxBytesHandler:
+    __slots__ = ("handler", "n")
+
+    def __init__(self, handler: Handler, n: int) -> None:
+        self.handler = handler
+        self.n = n
+
+    async def serve_http(self, w: ResponseWriter, r: Request) -> None:
+        max_bytes_reader(w, r.body, self.n)
+        await self.handler.serve_http(w, r)
+
+
+def max_bytes_handler(h: object, n: int) -> Handler:
+    """Wrap ``h`` so its request bodies are limited to ``n`` bytes (Go's MaxBytesHandler)."""
+    if n < 0:
+        raise ValueError("a body limit cannot be negative")
+    return _MaxBytesHandler(as_handler(h), n)
+
 
 default_serve_mux = ServeMux()
 

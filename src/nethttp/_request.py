@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, quote, unquote
 
 from ._context import Context, background
-from ._errors import BodyReadAfterClose
+from ._errors import BodyReadAfterClose, MaxBytesError
 from ._h1 import EndOfMessage, RequestHead
 from ._header import Header, canonical_header_key
 
@@ -98,7 +98,7 @@ class Body:
     Not safe to use after the handler returned.
     """
 
-    __slots__ = ("_closed", "_eof", "_pending", "_source", "_trailers", "bytes_read")
+    __slots__ = ("_closed", "_eof", "_pending", "_source", "_trailers", "bytes_read", "limit")
 
     def __init__(self, source: BodySource) -> None:
         self._source = source
@@ -107,6 +107,7 @@ class Body:
         self._closed = False
         self._trailers: Header | None = None
         self.bytes_read = 0
+        self.limit = -1  # max bytes the body may have (-1: no limit); see max_bytes_reader
 
     @property
     def at_eof(self) -> bool:
@@ -132,7 +133,14 @@ class Body:
                 )
             return b""
         self.bytes_read += len(ev)
+        if 0 <= self.limit < self.bytes_read:
+            raise MaxBytesError(self.limit)
         return ev
+
+    @property
+    def too_large(self) -> bool:
+        """Whether more than ``limit`` bytes arrived (the connection will not be reused)."""
+        return 0 <= self.limit < self.bytes_read
 
     async def read(self, n: int = -1) -> bytes:
         """Read up to ``n`` bytes (all of the rest when ``n`` < 0); b"" at the end."""
@@ -266,6 +274,21 @@ class BlockingBody:
     def trailers(self) -> Header:
         """The trailer fields (empty until the end of the body was read)."""
         return self._body.trailers
+
+
+def max_bytes_reader(w: object, body: Body | BlockingBody, n: int) -> Body | BlockingBody:
+    """Limit ``body`` to ``n`` bytes (Go's MaxBytesReader): reading more raises MaxBytesError.
+
+    The limit applies to the body object itself, so a handler may simply call it on
+    ``r.body``; a connection whose body went over its limit is closed after the response.
+    ``w`` is accepted for Go's signature (the connection learns of the limit by itself).
+    """
+    if n < 0:
+        raise ValueError("a body limit cannot be negative")
+    inner = body._body if isinstance(body, BlockingBody) else body
+    if isinstance(inner, Body) and inner is not NO_BODY:
+        inner.limit = n if inner.limit < 0 else min(inner.limit, n)
+    return body
 
 
 class Request:

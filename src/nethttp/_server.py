@@ -136,6 +136,8 @@ class Server(ServerHooks):
     ``read_header_timeout`` 10 s and ``idle_timeout`` 60 s (see docs/divergences.md).
     ``max_connections`` (16,384, kept below the descriptor limit) stops accepting when
     reached: new clients wait in the kernel's backlog, none is accepted and dropped.
+    ``max_body_bytes`` (None: no limit) answers a larger declared body with 413 before
+    the handler runs, and makes a longer chunked body fail with ``MaxBytesError``.
     Use from one event loop.
     """
 
@@ -157,6 +159,7 @@ class Server(ServerHooks):
         disable_general_options_handler: bool = False,
         tls_handshake_timeout: float | None = 10.0,
         max_connections: int | None = 16384,
+        max_body_bytes: int | None = None,
     ) -> None:
         self.addr = addr
         self.handler = handler
@@ -173,6 +176,7 @@ class Server(ServerHooks):
         self.disable_general_options_handler = disable_general_options_handler
         self.tls_handshake_timeout = tls_handshake_timeout
         self.max_connections = max_connections
+        self.max_body_bytes = max_body_bytes
         self._conn_limit = 1 << 62  # the effective max_connections, fixed when serving starts
         self._accept_paused = False
         self.shutting_down = False
@@ -217,6 +221,7 @@ class Server(ServerHooks):
                 self.conn_state,
                 self.error_log,
                 self.disable_general_options_handler,
+                self.max_body_bytes,
             )
         return self._cfg
 
