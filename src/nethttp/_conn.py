@@ -79,6 +79,10 @@ class _Connection(asyncio.Protocol):
         "_read_expired",
         "_reading_paused",
         "_rht",
+        "_stall_at",
+        "_stall_limit",
+        "_stall_mark",
+        "_stall_writing",
         "_timer",
         "_timer_at",
         "_waiter",
@@ -126,6 +130,10 @@ class _Connection(asyncio.Protocol):
         self._hijacked = False
         self._hijack_buf = bytearray()
         self._read_expired = False
+        self._stall_limit = cfg.progress_timeout
+        self._stall_at = _INF  # when the current body read or blocked write counts as stalled
+        self._stall_writing = False
+        self._stall_mark = 0  # the write buffer's size when the watch began
         self._phase = _HEAD
         self._got_bytes = False  # bytes of the current request have arrived
         self._deadline = _INF
@@ -197,6 +205,7 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        self._stall_at = _INF
         w = self._drain_waiter
         if w is not None:
             self._drain_waiter = None
@@ -239,6 +248,10 @@ class _Connection(asyncio.Protocol):
             # Header or idle timeout: Go sends nothing and closes.
             self.close_transport()
             return
+        if now >= self._stall_at and self._stalled(now):
+            self.logger.info("http: no progress for %gs from %s", self._stall_limit, self._remote())
+            self.abort()
+            return
         if now >= self._write_deadline:
             # Go fails the socket writes and cancels the connection's context.
             self.logger.debug("http: write timeout for %s", self._remote())
@@ -252,9 +265,32 @@ class _Connection(asyncio.Protocol):
                 self._waiter = None
                 if not w.done():
                     w.set_exception(TimeoutError("read deadline exceeded"))
-        self._deadline = self._write_deadline
+        self._deadline = min(self._write_deadline, self._read_deadline, self._stall_at)
         if self._deadline < _INF:
             self._arm(min(self._deadline, now + self.cfg.tick))
+
+    # A body read or a blocked write that moves no byte for progress_timeout ends the
+    # connection (on top of Go's deadlines, which bound whole phases, not stalls).
+
+    def _watch(self, writing: bool) -> None:
+        limit = self._stall_limit
+        if limit is None:
+            return
+        self._stall_writing = writing
+        self._stall_mark = self.transport.get_write_buffer_size() if writing else 0
+        when = self.loop.time() + limit
+        self._stall_at = when
+        if when < self._deadline:
+            self._set_deadline(when)
+
+    def _stalled(self, now: float) -> bool:
+        if self._stall_writing:
+            size = self.transport.get_write_buffer_size()
+            if size < self._stall_mark:  # some bytes left: progress, watch again
+                self._stall_mark = size
+                self._stall_at = now + (self._stall_limit or 0)
+                return False
+        return True
 
     def _start_request_clock(self) -> None:
         self._phase = _HEAD
@@ -430,13 +466,15 @@ class _Connection(asyncio.Protocol):
         except AbortHandler:
             self.abort()
             return None
-        except MaxBytesError:
-            # A body over its limit escaped the handler: the client's fault, not a crash.
+        except (MaxBytesError, ProtocolError) as exc:
+            # A body over its limit, or broken framing in it, escaped the handler: the
+            # client's fault, not a crash; answered like a refused request when possible.
             if w.committed or self._closed:
                 self.abort()
             else:
                 w.abort_buffer()
-                await self._refuse(ProtocolError(413, ""))
+                status = 413 if isinstance(exc, MaxBytesError) else exc.status
+                await self._refuse(ProtocolError(status, ""))
             return None
         except Exception as exc:
             self._handler_failed(w, req, exc)
@@ -541,14 +579,23 @@ class _Connection(asyncio.Protocol):
             self.transport.write(_CONTINUE)
         parser = self._parser
         while True:
-            ev = parser.next_event()
+            try:
+                ev = parser.next_event()
+            except ProtocolError as exc:
+                if not exc.status:  # the peer went away mid-body
+                    raise ConnectionResetError("client disconnected mid-body") from None
+                raise
             if ev is not None:
                 assert isinstance(ev, bytes | EndOfMessage)
                 return ev
             if self._read_expired or self._read_deadline <= self.loop.time():
                 self._read_expired = True
                 raise TimeoutError("read deadline exceeded")
-            await self._wait_data()
+            self._watch(writing=False)
+            try:
+                await self._wait_data()
+            finally:
+                self._stall_at = _INF
 
     # -- ResponseSink ------------------------------------------------------------------------
 
@@ -573,6 +620,7 @@ class _Connection(asyncio.Protocol):
         w = self._drain_waiter
         if w is None:
             w = self._drain_waiter = self.loop.create_future()
+            self._watch(writing=True)
         return w
 
     def keep_alive_allowed(self) -> bool:

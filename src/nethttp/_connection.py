@@ -65,6 +65,7 @@ class ConnConfig:
         "logger",
         "max_body_bytes",
         "max_header_bytes",
+        "progress_timeout",
         "read_header_timeout",
         "read_timeout",
         "tick",
@@ -83,6 +84,7 @@ class ConnConfig:
         logger: logging.Logger,
         disable_options: bool,
         max_body_bytes: int | None = None,
+        progress_timeout: float | None = None,
     ) -> None:
         self.handler = handler
         self.read_timeout = read_timeout
@@ -94,8 +96,17 @@ class ConnConfig:
         self.logger = logger
         self.disable_options = disable_options
         self.max_body_bytes = max_body_bytes
+        self.progress_timeout = progress_timeout
         timeouts = [
-            t for t in (read_timeout, read_header_timeout, write_timeout, idle_timeout) if t
+            t
+            for t in (
+                read_timeout,
+                read_header_timeout,
+                write_timeout,
+                idle_timeout,
+                progress_timeout,
+            )
+            if t
         ]
         self.tick = min(timeouts) if timeouts else _INF
 

@@ -138,6 +138,8 @@ class Server(ServerHooks):
     reached: new clients wait in the kernel's backlog, none is accepted and dropped.
     ``max_body_bytes`` (None: no limit) answers a larger declared body with 413 before
     the handler runs, and makes a longer chunked body fail with ``MaxBytesError``.
+    ``progress_timeout`` (60 s): a body read or a blocked write that moves no byte for
+    that long ends the connection, whatever the other timeouts say.
     Use from one event loop.
     """
 
@@ -160,6 +162,7 @@ class Server(ServerHooks):
         tls_handshake_timeout: float | None = 10.0,
         max_connections: int | None = 16384,
         max_body_bytes: int | None = None,
+        progress_timeout: float | None = 60.0,
     ) -> None:
         self.addr = addr
         self.handler = handler
@@ -177,6 +180,7 @@ class Server(ServerHooks):
         self.tls_handshake_timeout = tls_handshake_timeout
         self.max_connections = max_connections
         self.max_body_bytes = max_body_bytes
+        self.progress_timeout = progress_timeout
         self._conn_limit = 1 << 62  # the effective max_connections, fixed when serving starts
         self._accept_paused = False
         self.shutting_down = False
@@ -222,6 +226,7 @@ class Server(ServerHooks):
                 self.error_log,
                 self.disable_general_options_handler,
                 self.max_body_bytes,
+                self.progress_timeout,
             )
         return self._cfg
 
