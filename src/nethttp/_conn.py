@@ -19,6 +19,7 @@ read). Bytes of a pipelined request wait in the parser and cancel nothing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import socket
 import ssl
@@ -246,15 +247,20 @@ class _Connection(asyncio.Protocol):
     def _expire(self, now: float) -> None:
         if self._phase != _HANDLER:
             # Header or idle timeout: Go sends nothing and closes.
+            phase = "idle" if self._phase == _IDLE else "header"
+            self._log(logging.DEBUG, "timeout", "http: timeout from %s (%s)", phase, phase=phase)
             self.close_transport()
             return
         if now >= self._stall_at and self._stalled(now):
-            self.logger.info("http: no progress for %gs from %s", self._stall_limit, self._remote())
+            self._log(
+                logging.INFO, "timeout", "http: no progress from %s for %gs",
+                self._stall_limit, phase="progress",
+            )  # fmt: skip
             self.abort()
             return
         if now >= self._write_deadline:
             # Go fails the socket writes and cancels the connection's context.
-            self.logger.debug("http: write timeout for %s", self._remote())
+            self._log(logging.INFO, "timeout", "http: write timeout for %s", phase="write")
             self.abort()
             return
         if now >= self._read_deadline:
@@ -316,8 +322,8 @@ class _Connection(asyncio.Protocol):
                 )
             except (TimeoutError, OSError, ssl.SSLError) as exc:
                 if tls is not None:
-                    self.logger.info(
-                        "http: TLS handshake error from %s: %s", self.conn.remote_addr, exc
+                    self._log(
+                        logging.INFO, "tls_error", "http: TLS handshake error from %s: %s", exc
                     )
                 sock.close()
                 return
@@ -451,7 +457,7 @@ class _Connection(asyncio.Protocol):
             if head.content_length > limit:
                 # Declared too large: refused before the handler runs, and no 100 Continue.
                 self._continue_pending = False
-                self.logger.info("http: request body too large from %s", self._remote())
+                self._log(logging.INFO, "bad_request", "http: request body too large from %s")
                 await self._refuse(ProtocolError(413, ""))
                 return None
         req = Request(head, body, self.conn, self.conn.remote_addr, self._ctx)
@@ -506,9 +512,9 @@ class _Connection(asyncio.Protocol):
         if isinstance(exc, ConnectionError) and (self._closed or self._peer_eof):
             self.abort()  # the client went away: ordinary, not worth a log line
             return
-        self.logger.error(
-            "http: panic serving %s: %r\n%s",
-            self._remote(), exc, "".join(traceback.format_exception(exc))[-65536:],
+        self._log(
+            logging.ERROR, "handler_error", "http: panic serving %s: %r\n%s",
+            exc, "".join(traceback.format_exception(exc))[-65536:],
         )  # fmt: skip
         if not w.committed and not self._closed:
             # Go sends nothing; a 500 tells the client what happened (docs/divergences.md).
@@ -520,6 +526,11 @@ class _Connection(asyncio.Protocol):
         return None
 
     async def _refuse(self, exc: ProtocolError) -> None:
+        if exc.status:
+            self._log(
+                logging.INFO, "bad_request", "http: bad request from %s: %d %s",
+                exc.status, exc.reason, status=exc.status,
+            )  # fmt: skip
         if exc.status and not self._closed:
             self.transport.write(canned_error(exc.status, exc.reason, date_line()))
             await self._close_gracefully()
@@ -565,6 +576,17 @@ class _Connection(asyncio.Protocol):
         hook = self.cfg.conn_state
         if hook is not None:
             hook(self.conn, state)
+
+    def _log(self, level: int, event: str, msg: str, *args: Any, **fields: Any) -> None:
+        """Log one event; ``event`` (and the peer, and any fields) ride on the record.
+
+        Kinds: accept_error, bad_request, handler_error, timeout, tls_error. The peer's
+        address is inserted as the message's first argument.
+        """
+        if self.logger.isEnabledFor(level):
+            fields["event"] = event
+            fields["remote_addr"] = self.conn.remote_addr
+            self.logger.log(level, msg, self.conn.remote_addr, *args, extra=fields)
 
     def _remote(self) -> str:
         return self.conn.remote_addr

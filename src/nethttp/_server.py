@@ -116,8 +116,9 @@ class _Acceptor:
     def _back_off(self, exc: OSError) -> None:
         self.delay = min(self.delay * 2 or 0.005, 1.0)
         self.server.error_log.error(
-            "http: Accept error: %s; retrying in %gms", exc, self.delay * 1000
-        )
+            "http: Accept error: %s; retrying in %gms", exc, self.delay * 1000,
+            extra={"event": "accept_error", "errno": exc.errno},
+        )  # fmt: skip
         self.loop.remove_reader(self.listener.fileno())
         self.reading = False
         self.retry = self.loop.call_later(self.delay, self._resume)
