@@ -23,6 +23,7 @@ from ._errors import (
     Hijacked,
     MaxBytesError,
     NetHTTPError,
+    NotSupported,
     ProtocolError,
     ServerClosed,
 )
@@ -40,7 +41,13 @@ from ._mux import (
     set_handler_threads,
 )
 from ._request import URL, BlockingBody, Body, Request, max_bytes_reader
-from ._response import BlockingResponseWriter, ResponseWriter, error, not_found
+from ._response import (
+    BlockingResponseWriter,
+    ResponseController,
+    ResponseWriter,
+    error,
+    not_found,
+)
 from ._server import SERVER_CONTEXT_KEY, Server, run
 from ._sniff import detect_content_type
 from ._status import status_text
@@ -66,8 +73,10 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_exports.
     "Listener",
     "MaxBytesError",
     "NetHTTPError",
+    "NotSupported",
     "ProtocolError",
     "Request",
+    "ResponseController",
     "ResponseWriter",
     "SERVER_CONTEXT_KEY",
     "ServeMux",

@@ -677,6 +677,17 @@ class _Connection(asyncio.Protocol):
             return False
         return True
 
+    def set_deadlines(self, read: float | None, write: float | None) -> None:
+        """Move the handler's read and/or write deadline (loop time; inf clears)."""
+        if read is not None and not self._read_expired:  # Go: a passed one stays passed
+            self._read_deadline = read
+        if write is not None:
+            self._write_deadline = write
+        if self._phase == _HANDLER:
+            self._deadline = min(self._read_deadline, self._write_deadline, self._stall_at)
+            if self._deadline < self._timer_at:
+                self._arm(self._deadline)
+
     def cancel_continue(self) -> None:
         """The automatic 100 Continue must not be sent any more."""
         self._continue_pending = False

@@ -8,7 +8,8 @@
     │   ├── ContentLengthMismatch     wrote more than the declared Content-Length
     │   ├── Hijacked                  the connection was taken over by hijack()
     │   ├── BodyReadAfterClose        body read after the response finished
-    │   └── MaxBytesError             a body went over a max_bytes limit
+    │   ├── MaxBytesError             a body went over a max_bytes limit
+    │   └── NotSupported              a ResponseController feature the writer lacks
     ├── AbortHandler                  raise it to abort a response without a log line
     ├── Canceled                      a Context was cancelled
     └── DeadlineExceeded (TimeoutError)  a Context's deadline passed
@@ -73,6 +74,14 @@ class MaxBytesError(NetHTTPError):
     def __init__(self, limit: int) -> None:
         super().__init__("http: request body too large")
         self.limit = limit
+
+
+class NotSupported(NetHTTPError):
+    """The ResponseWriter (and what it unwraps to) lacks a feature (Go's ErrNotSupported)."""
+
+    def __init__(self, feature: str) -> None:
+        super().__init__(f"feature not supported: {feature}")
+        self.feature = feature
 
 
 class AbortHandler(Exception):

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 from typing import Any, Final, Protocol, runtime_checkable
 
-from ._errors import BodyNotAllowed, ContentLengthMismatch, Hijacked
+from ._errors import BodyNotAllowed, ContentLengthMismatch, Hijacked, NotSupported
 from ._h1 import LAST_CHUNK, chunk_header, serialize_trailers
 from ._header import Header, canonical_header_key, sanitize_value, valid_field_name
 from ._request import Request
@@ -92,6 +93,10 @@ class ResponseSink(Protocol):
 
     def hijack(self) -> tuple[Any, bytes]:
         """Take the connection over; return it and the bytes read but not parsed."""
+        ...
+
+    def set_deadlines(self, read: float | None, write: float | None) -> None:
+        """Move the read and/or write deadline (loop time; ``inf`` clears; None keeps)."""
         ...
 
 
@@ -412,6 +417,14 @@ class Response:
         """Let the handler read the body after writing (Go's EnableFullDuplex)."""
         self._full_duplex = True
 
+    def set_read_deadline(self, deadline: float | None) -> None:
+        """Set when body reads start failing (a ``time.monotonic()`` value; None clears)."""
+        self._sink.set_deadlines(_loop_time(deadline), None)
+
+    def set_write_deadline(self, deadline: float | None) -> None:
+        """Set when the connection is cut if the response is not done (None clears)."""
+        self._sink.set_deadlines(None, _loop_time(deadline))
+
     # -- the connection's API --------------------------------------------------------------
 
     @property
@@ -624,6 +637,65 @@ class Response:
         )  # fmt: skip
 
 
+def _loop_time(deadline: float | None) -> float:
+    # Deadlines are given on time.monotonic()'s clock; the connection keeps the loop's.
+    if deadline is None:
+        return math.inf
+    return asyncio.get_running_loop().time() + (deadline - time.monotonic())
+
+
+class ResponseController:
+    """Per-request control of a response (Go's ``http.ResponseController``).
+
+    Each method looks for the feature on the writer, then on what ``w.unwrap()`` returns,
+    and so on, so wrappers (timeouts, loggers, compressors) stay transparent as long as
+    they provide ``unwrap()``. A missing feature raises ``NotSupported``. On the loop only.
+    """
+
+    __slots__ = ("_w",)
+
+    def __init__(self, w: object) -> None:
+        self._w = w
+
+    def _find(self, feature: str) -> Any:
+        w = self._w
+        for _ in range(100):  # a chain of wrappers, not a cycle
+            if hasattr(w, feature):
+                return w
+            unwrap = getattr(w, "unwrap", None)
+            if unwrap is None:
+                break
+            w = unwrap()
+        raise NotSupported(feature)
+
+    async def flush(self) -> None:
+        """Send the head and everything buffered."""
+        await self._find("flush").flush()
+
+    def hijack(self) -> tuple[Any, bytes]:
+        """Take the connection over (see ``Response.hijack``)."""
+        result: tuple[Any, bytes] = self._find("hijack").hijack()
+        return result
+
+    def enable_full_duplex(self) -> None:
+        """Allow reading the request body after the response started."""
+        self._find("enable_full_duplex").enable_full_duplex()
+
+    def set_read_deadline(self, deadline: float | None) -> None:
+        """Body reads fail after ``deadline`` (``time.monotonic()`` clock; None: none).
+
+        A deadline already passed cannot be extended, as in Go.
+        """
+        self._find("set_read_deadline").set_read_deadline(deadline)
+
+    def set_write_deadline(self, deadline: float | None) -> None:
+        """The connection is cut if the response is not done by ``deadline`` (None: none).
+
+        This is how a streaming handler gets more time than the server's write_timeout.
+        """
+        self._find("set_write_deadline").set_write_deadline(deadline)
+
+
 class BlockingResponseWriter:
     """The ``ResponseWriter`` given to plain ``def`` handlers, which run in worker threads.
 
@@ -679,6 +751,14 @@ class BlockingResponseWriter:
     def enable_full_duplex(self) -> None:
         """Let the handler read the body after writing."""
         self._w.enable_full_duplex()
+
+    def set_read_deadline(self, deadline: float | None) -> None:
+        """Body reads fail after ``deadline`` (``time.monotonic()`` clock; None: none)."""
+        self._call(self._sync_call(self._w.set_read_deadline, deadline))
+
+    def set_write_deadline(self, deadline: float | None) -> None:
+        """The connection is cut if the response is not done by ``deadline``."""
+        self._call(self._sync_call(self._w.set_write_deadline, deadline))
 
     def _push(self, flush: bool) -> None:
         data = b"".join(self._buf)
