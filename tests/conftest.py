@@ -146,3 +146,46 @@ def recv_response(sock: socket.socket, timeout: float = 5) -> bytes:
             rest += data
         return head + b"\r\n\r\n" + rest
     return head + b"\r\n\r\n" + rest
+
+
+def start_script(tmp_path: Any, source: str) -> tuple[Any, int]:
+    """Run ``source`` as a server script in a subprocess; it prints its port first.
+
+    Returns the process (stdout and stderr piped) and the port.
+    """
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "server.py"
+    script.write_text(source)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert proc.stdout is not None
+    return proc, int(proc.stdout.readline())
+
+
+def answer_all(clients: list[socket.socket], expect: bytes, timeout: float = 30) -> int:
+    """Read one response from each client as it becomes ready, closing it after.
+
+    Closing answered clients frees room in the server, so clients it had to leave
+    waiting get in. Returns how many were answered with a response containing ``expect``.
+    """
+    import select
+    import time
+
+    answered = 0
+    pending = list(clients)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        ready, _, _ = select.select(pending, [], [], 1.0)
+        for c in ready:
+            if expect in recv_response(c):
+                answered += 1
+            pending.remove(c)
+            c.close()
+    for c in pending:
+        c.close()
+    return answered

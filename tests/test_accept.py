@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import select
 import socket
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
 import nethttp
-from conftest import Running, recv_all, recv_response
+from conftest import Running, answer_all, recv_all, start_script
 
 SERVER = textwrap.dedent(
     """
@@ -44,30 +39,13 @@ SERVER = textwrap.dedent(
 
 
 def test_out_of_descriptors_backs_off_and_drops_nobody(tmp_path: Path) -> None:
-    script = tmp_path / "server.py"
-    script.write_text(SERVER)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    proc = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
+    proc, port = start_script(tmp_path, SERVER)
     try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline())
         clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
         for c in clients:
             c.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-        answered = 0
-        pending = list(clients)
-        deadline = time.monotonic() + 30
-        while pending and time.monotonic() < deadline:
-            ready, _, _ = select.select(pending, [], [], 1.0)
-            for c in ready:
-                assert recv_response(c).startswith(b"HTTP/1.1 200 OK")
-                answered += 1
-                pending.remove(c)
-                c.close()  # frees a descriptor in the server: a queued client gets in
-        for c in pending:
-            c.close()
+        # Each answered client frees a descriptor in the server: a queued one gets in.
+        answered = answer_all(clients, b"HTTP/1.1 200 OK")
         assert answered == 60, "a connection was accepted and dropped, or never served"
     finally:
         proc.terminate()
@@ -114,17 +92,5 @@ def test_a_full_server_stops_accepting_and_drops_nobody(serve: Any) -> None:
     clients = [srv.connect() for _ in range(12)]
     for c in clients:
         c.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-    answered = 0
-    pending = list(clients)
-    deadline = time.monotonic() + 20
-    while pending and time.monotonic() < deadline:
-        ready, _, _ = select.select(pending, [], [], 1.0)
-        for c in ready:
-            assert recv_response(c).endswith(b"hi")
-            answered += 1
-            pending.remove(c)
-            c.close()  # makes room: a waiting client is accepted next
-    for c in pending:
-        c.close()
-    assert answered == 12
+    assert answer_all(clients, b"\r\n\r\nhi", timeout=20) == 12
     assert peak[0] <= 5, peak[0]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
-from conftest import recv_all
+from conftest import recv_all, start_script
 
 SERVER = textwrap.dedent(
     """
@@ -30,15 +27,8 @@ SERVER = textwrap.dedent(
 
 
 def test_sigterm_answers_every_request_in_flight(tmp_path: Path) -> None:
-    script = tmp_path / "server.py"
-    script.write_text(SERVER)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    proc = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
+    proc, port = start_script(tmp_path, SERVER)
     try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline())
         clients = []
         for i in range(50):
             c = socket.create_connection(("127.0.0.1", port), timeout=10)
