@@ -8,9 +8,15 @@ failed TLS handshakes. On a temporary error (EMFILE, ENFILE, ENOBUFS, ENOMEM,
 ECONNABORTED) accepting stops and resumes after a back-off from 5 ms doubling to 1 s,
 each retry logged, as in Go; the kernel's backlog holds the clients meanwhile.
 
+Start-up: the ``register_on_start`` hooks run once, before the first accept; if one
+fails, ``serve`` raises its error and nothing is accepted (an application that cannot
+start never answers a request).
+
 Shutdown, in order: stop accepting, start the ``register_on_shutdown`` hooks, close idle
 connections, let each busy one close when its response ends, wait on an event for the
-last; past the timeout, close what is left.
+last; past the timeout, cancel the handlers left and close what is left. Last, the
+``register_on_drained`` hooks run, so an application's clean-up (an ASGI lifespan
+shutdown) never pulls resources from under a request still being served.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from ._listen import Listener, listen
 from ._mux import Handler, as_handler, default_serve_mux
 
 SERVER_CONTEXT_KEY: Final = "nethttp.server"
+_FORCE_GRACE: Final = 1.0  # seconds cancelled handlers get to unwind in shutdown's force phase
 
 _TEMPORARY: Final = frozenset(
     {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.ECONNABORTED, errno.EPROTO}
@@ -191,6 +198,9 @@ class Server(ServerHooks):
         self._conns: set[_Connection] = set()
         self._acceptors: set[_Acceptor] = set()
         self._on_shutdown: list[Callable[[], Any]] = []
+        self._on_start: list[Callable[[], Any]] = []
+        self._on_drained: list[Callable[[], Any]] = []
+        self._started: asyncio.Future[None] | None = None
         self._drained: asyncio.Event | None = None
 
     # -- ServerHooks -----------------------------------------------------------------------
@@ -253,6 +263,14 @@ class Server(ServerHooks):
             raise ServerClosed()
         loop = asyncio.get_running_loop()
         self._config()
+        try:
+            await self._run_start_hooks(loop)
+        except BaseException:
+            listener.close()
+            raise
+        if self.shutting_down:  # shut down while the start hooks ran
+            listener.close()
+            raise ServerClosed()
         ctx = self.base_context(listener) if self.base_context is not None else background()
         if not isinstance(ctx, Context):
             raise TypeError("base_context must return a Context")
@@ -266,6 +284,22 @@ class Server(ServerHooks):
             acceptor.stop()
             self._acceptors.discard(acceptor)
         raise ServerClosed()
+
+    async def _run_start_hooks(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Several serve() calls (one per listener) share one run of the hooks.
+        if self._started is None:
+            self._started = loop.create_future()
+            try:
+                for fn in self._on_start:
+                    await _call(fn)
+            except BaseException as exc:
+                self._started.set_exception(exc)
+                # Retrieved here so a lone serve() leaves no "never retrieved" warning.
+                self._started.exception()
+                raise
+            self._started.set_result(None)
+        else:
+            await asyncio.shield(self._started)
 
     async def listen_and_serve(self) -> None:
         """Listen on ``addr`` (default ``":http"``) and serve; always raises."""
@@ -289,6 +323,21 @@ class Server(ServerHooks):
     def register_on_shutdown(self, fn: Callable[[], Any]) -> None:
         """Run ``fn`` when ``shutdown`` starts (async functions run beside the drain)."""
         self._on_shutdown.append(fn)
+
+    def register_on_start(self, fn: Callable[[], Any]) -> None:
+        """Run (and await) ``fn`` once before the first connection is accepted.
+
+        An exception from ``fn`` is raised by ``serve``; nothing is accepted then.
+        """
+        self._on_start.append(fn)
+
+    def register_on_drained(self, fn: Callable[[], Any]) -> None:
+        """Run (and await) ``fn`` at the end of ``shutdown``, after the last connection.
+
+        The hooks run in registration order, also when the drain timed out; an
+        exception from one is logged and the next still runs.
+        """
+        self._on_drained.append(fn)
 
     def set_keep_alives_enabled(self, enabled: bool) -> None:
         """Turn keep-alive on or off; off also closes idle connections now."""
@@ -330,17 +379,35 @@ class Server(ServerHooks):
             else:
                 await asyncio.wait_for(self._drained.wait(), timeout)
         except TimeoutError:
-            self._force_close()
+            await self._force_close()
             raise
         finally:
             if hooks:
                 await asyncio.gather(*hooks, return_exceptions=True)
+            await self._run_drained_hooks()
 
-    def _force_close(self) -> None:
+    async def _run_drained_hooks(self) -> None:
+        hooks, self._on_drained = self._on_drained, []  # once, even if shutdown is repeated
+        for fn in hooks:
+            try:
+                await _call(fn)
+            except Exception:
+                self.error_log.exception(
+                    "nethttp: drained hook %r failed", fn, extra={"event": "hook_error"}
+                )
+
+    async def _force_close(self) -> None:
+        tasks = []
         for c in list(self._conns):
             c.abort()
             if c.task is not None:
                 c.task.cancel()
+                tasks.append(c.task)
+        if tasks:
+            # Let the cancelled handlers unwind (their finally blocks, context callbacks)
+            # before the drained hooks tear down what they use; a handler that swallows
+            # the cancellation is not waited for past this bound.
+            await asyncio.wait(tasks, timeout=_FORCE_GRACE)
 
     def close(self) -> None:
         """Close the listeners and every connection now; handlers are not waited for."""
@@ -354,6 +421,12 @@ class Server(ServerHooks):
     def connections(self) -> int:
         """How many connections are open (not counting hijacked ones)."""
         return len(self._conns)
+
+
+async def _call(fn: Callable[[], Any]) -> None:
+    result = fn()
+    if inspect.isawaitable(result):
+        await result
 
 
 def _connection_limit(wanted: int | None) -> int:
