@@ -79,6 +79,7 @@ class _Connection(asyncio.Protocol):
         "_read_deadline",
         "_read_expired",
         "_reading_paused",
+        "_req_start",
         "_rht",
         "_stall_at",
         "_stall_limit",
@@ -136,6 +137,7 @@ class _Connection(asyncio.Protocol):
         self._stall_writing = False
         self._stall_mark = 0  # the write buffer's size when the watch began
         self._phase = _HEAD
+        self._req_start = 0.0  # loop time of the current request's first byte
         self._got_bytes = False  # bytes of the current request have arrived
         self._deadline = _INF
         self._read_deadline = _INF
@@ -161,8 +163,9 @@ class _Connection(asyncio.Protocol):
             if self._phase == _IDLE:
                 # The first byte of a request: the header deadline starts now.
                 self._phase = _HEAD
+                self._req_start = self.loop.time()
                 if self._rht:
-                    when = self.loop.time() + self._rht
+                    when = self._req_start + self._rht
                     self._deadline = when
                     if when < self._timer_at:
                         self._arm(when)
@@ -301,7 +304,8 @@ class _Connection(asyncio.Protocol):
     def _start_request_clock(self) -> None:
         self._phase = _HEAD
         rht = self._rht
-        self._set_deadline(self.loop.time() + rht if rht else _INF)
+        self._req_start = self.loop.time()
+        self._set_deadline(self._req_start + rht if rht else _INF)
 
     # -- the serve loop --------------------------------------------------------------------
 
@@ -345,7 +349,8 @@ class _Connection(asyncio.Protocol):
         """Serve requests one after another until the connection ends (Go's conn.serve)."""
         cfg = self.cfg
         rht = cfg.read_header_timeout or cfg.read_timeout
-        self._set_deadline(self.loop.time() + rht if rht else _INF)
+        self._req_start = self.loop.time()  # as Go's first readRequest: from the accept
+        self._set_deadline(self._req_start + rht if rht else _INF)
         handler = cfg.handler.serve_http
         parser = self._parser
         loop = self.loop
@@ -439,7 +444,8 @@ class _Connection(asyncio.Protocol):
             now = self.loop.time()
             self._write_deadline = now + cfg.write_timeout if cfg.write_timeout else _INF
             if head.content_length and cfg.read_timeout:
-                self._read_deadline = now + cfg.read_timeout
+                # read_timeout covers the whole request: from its first byte (Go's t0).
+                self._read_deadline = self._req_start + cfg.read_timeout
             else:
                 self._read_deadline = _INF
             self._set_deadline(min(self._read_deadline, self._write_deadline))
