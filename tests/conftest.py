@@ -28,8 +28,9 @@ class Running:
         self.server = server
         self.listener = listener
         self.host = "127.0.0.1"
-        self.port = listener.port
-        self.url = f"http://127.0.0.1:{self.port}"
+        tcp = listener.socket.family != socket.AF_UNIX
+        self.port = listener.port if tcp else 0
+        self.url = f"http://127.0.0.1:{self.port}" if tcp else ""
         self.loop: asyncio.AbstractEventLoop = _new_loop()
         self.thread = threading.Thread(target=self._main, daemon=True)
         self.serve_error: BaseException | None = None
@@ -91,13 +92,16 @@ class Running:
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Running]]:
-    """Start servers for a test: ``srv = serve(handler, idle_timeout=1)``."""
+    """Start servers for a test: ``srv = serve(handler, idle_timeout=1)``.
+
+    ``listener=`` serves on a listener of the test's own instead of 127.0.0.1:0.
+    """
     started: list[Running] = []
 
     def start(handler: object = None, **options: Any) -> Running:
         options.setdefault("error_log", logging.getLogger("nethttp.test"))
+        listener = options.pop("listener", None) or nethttp.listen("127.0.0.1:0")
         server = nethttp.Server(handler=handler, **options)
-        listener = nethttp.listen("127.0.0.1:0")
         running = Running(server, listener).start()
         started.append(running)
         return running

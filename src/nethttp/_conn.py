@@ -33,6 +33,7 @@ from ._connection import (
     ConnConfig,
     ConnState,
     ServerHooks,
+    _format_addr,
 )
 from ._context import Context
 from ._errors import AbortHandler, MaxBytesError, ProtocolError
@@ -313,11 +314,18 @@ class _Connection(asyncio.Protocol):
         self,
         tls: ssl.SSLContext | None,
         handshake_timeout: float | None,
+        preamble: Callable[[socket.socket], Awaitable[Any]] | None = None,
     ) -> None:
-        """Set up the transport (TLS included) and serve the connection until it ends."""
+        """Set up the transport (TLS included) and serve the connection until it ends.
+
+        ``preamble`` reads what comes before TLS and HTTP (a PROXY header) off the
+        socket; an address it returns becomes the connection's ``remote_addr``.
+        """
         try:
+            sock = self.conn.socket
+            if preamble is not None and not await self._preamble(preamble, sock):
+                return
             try:
-                sock = self.conn.socket
                 await self.loop.connect_accepted_socket(
                     lambda: self,
                     sock,
@@ -344,6 +352,22 @@ class _Connection(asyncio.Protocol):
                 if self.transport is not None:
                     self.close_transport()
                 self._set_state(ConnState.CLOSED)
+
+    async def _preamble(
+        self, preamble: Callable[[socket.socket], Awaitable[Any]], sock: socket.socket
+    ) -> bool:
+        try:
+            addr = await preamble(sock)
+        except (ValueError, TimeoutError, OSError) as exc:
+            self._log(logging.INFO, "proxy_error", "http: PROXY header error from %s: %s", exc)
+            sock.close()
+            return False
+        except BaseException:
+            sock.close()
+            raise
+        if addr is not None:
+            self.conn.remote_addr = _format_addr(addr)
+        return True
 
     async def serve(self) -> None:
         """Serve requests one after another until the connection ends (Go's conn.serve)."""

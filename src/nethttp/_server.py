@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import inspect
 import logging
 import signal
@@ -36,7 +37,7 @@ from ._conn import _Connection
 from ._connection import Conn, ConnConfig, ConnState, ServerHooks
 from ._context import Context, background
 from ._errors import ServerClosed
-from ._listen import Listener, listen
+from ._listen import Listener, listen, read_proxy_header
 from ._mux import Handler, as_handler, default_serve_mux
 
 SERVER_CONTEXT_KEY: Final = "nethttp.server"
@@ -108,7 +109,7 @@ class _Acceptor:
                     self.stop(exc)
                 return
             self.delay = 0.0
-            server._start(sock, peer, self.tls, self.ctx, self.loop)
+            server._start(sock, peer, self.tls, self.ctx, self.loop, self.listener)
 
     def pause(self) -> None:
         if self.reading:
@@ -248,13 +249,20 @@ class Server(ServerHooks):
         tls: ssl.SSLContext | None,
         ctx: Context,
         loop: asyncio.AbstractEventLoop,
+        listener: Listener,
     ) -> None:
         sock.setblocking(False)
         c = _Connection(self._config(), self, ctx, self.conn_context, loop, sock, peer)
         self._conns.add(c)
         if self.conn_state is not None:
             self.conn_state(c.conn, ConnState.NEW)
-        c.task = loop.create_task(c.run(tls, self.tls_handshake_timeout))
+        preamble = None
+        allow = listener.proxy_protocol
+        if allow is not None:
+            # The PROXY header is due at once; the header timeout bounds a silent proxy.
+            wait = self.read_header_timeout or self.read_timeout or 10.0
+            preamble = functools.partial(read_proxy_header, peer=peer, allow=allow, timeout=wait)
+        c.task = loop.create_task(c.run(tls, self.tls_handshake_timeout, preamble))
 
     async def serve(self, listener: Listener, tls: ssl.SSLContext | None = None) -> None:
         """Accept connections on ``listener`` until shutdown; always raises (ServerClosed)."""
