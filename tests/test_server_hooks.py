@@ -138,3 +138,31 @@ def test_force_phase_cancels_handlers_before_the_drained_hooks(
 
     run_async(main)
     assert events == ["handler cancelled", "handler unwound", "drained"]
+
+
+def test_shutdown_never_closes_a_connection_with_a_request_on_its_way_in(
+    quiet_log: logging.Logger,
+) -> None:
+    async def main() -> None:
+        async def handler(w: nethttp.ResponseWriter, r: nethttp.Request) -> None:
+            await w.write(r.url.path.encode())
+
+        srv = nethttp.Server(handler=handler, error_log=quiet_log)
+        port, serving = await start_server(srv)
+        client = await Client.connect(port)
+        await client.request("/first")
+        assert (await client.response())[2] == b"/first"  # now idle, kept alive
+        client.writer.write(b"GET /second HTTP/1.1\r\n")  # half a head: no longer idle
+        await asyncio.sleep(0.1)
+        stopping = asyncio.ensure_future(srv.shutdown(5))
+        await asyncio.sleep(0.1)
+        assert not stopping.done()
+        client.writer.write(b"Host: a\r\n\r\n")
+        status, fields, body = await client.response()
+        assert (status, body, fields["connection"]) == (200, b"/second", "close")
+        await stopping
+        client.close()
+        with pytest.raises(nethttp.ServerClosed):
+            await serving
+
+    run_async(main)

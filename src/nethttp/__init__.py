@@ -13,6 +13,7 @@ Go's names in snake_case: ``Server``, ``ServeMux``, ``handle_func``, ``ResponseW
 
 from ._connection import Conn, ConnState, TLSInfo
 from ._context import Context, Done, background
+from ._cookie import Cookie, SameSite, parse_cookie, parse_set_cookie, set_cookie
 from ._errors import (
     AbortHandler,
     BodyNotAllowed,
@@ -20,15 +21,31 @@ from ._errors import (
     Canceled,
     ContentLengthMismatch,
     DeadlineExceeded,
+    FormError,
+    HandlerTimeout,
     Hijacked,
     MaxBytesError,
+    MissingBoundary,
+    MissingFile,
     NetHTTPError,
+    NoCookie,
+    NotMultipart,
     NotSupported,
     ProtocolError,
     ServerClosed,
 )
+from ._handlers import (
+    allow_query_semicolons,
+    not_found_handler,
+    redirect,
+    redirect_handler,
+    strip_prefix,
+    timeout_handler,
+)
 from ._header import Header, canonical_header_key
 from ._listen import Listener, listen, listen_unix
+from ._middleware import access_log, limit_concurrency
+from ._multipart import FileHeader, MultipartForm
 from ._mux import (
     Handler,
     HandlerFunc,
@@ -40,6 +57,7 @@ from ._mux import (
     max_bytes_handler,
     set_handler_threads,
 )
+from ._proxy import proxy_headers
 from ._request import URL, BlockingBody, Body, Request, max_bytes_reader
 from ._response import (
     BlockingResponseWriter,
@@ -64,26 +82,38 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_exports.
     "ConnState",
     "ContentLengthMismatch",
     "Context",
+    "Cookie",
     "DeadlineExceeded",
     "Done",
+    "FileHeader",
+    "FormError",
     "Handler",
     "HandlerFunc",
+    "HandlerTimeout",
     "Header",
     "Hijacked",
     "Listener",
     "MaxBytesError",
+    "MissingBoundary",
+    "MissingFile",
+    "MultipartForm",
     "NetHTTPError",
+    "NoCookie",
+    "NotMultipart",
     "NotSupported",
     "ProtocolError",
     "Request",
     "ResponseController",
     "ResponseWriter",
     "SERVER_CONTEXT_KEY",
+    "SameSite",
     "ServeMux",
     "Server",
     "ServerClosed",
     "TLSInfo",
     "URL",
+    "access_log",
+    "allow_query_semicolons",
     "as_handler",
     "background",
     "canonical_header_key",
@@ -92,12 +122,22 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by tests/test_exports.
     "error",
     "handle",
     "handle_func",
+    "limit_concurrency",
     "listen",
     "listen_unix",
     "max_bytes_handler",
     "max_bytes_reader",
     "not_found",
+    "not_found_handler",
+    "parse_cookie",
+    "parse_set_cookie",
+    "proxy_headers",
+    "redirect",
+    "redirect_handler",
     "run",
+    "set_cookie",
     "set_handler_threads",
     "status_text",
+    "strip_prefix",
+    "timeout_handler",
 ]

@@ -138,7 +138,7 @@ class _Connection(asyncio.Protocol):
         self._stall_writing = False
         self._stall_mark = 0  # the write buffer's size when the watch began
         self._phase = _HEAD
-        self._req_start = 0.0  # loop time of the current request's first byte
+        self._req_start = loop.time()  # the current request's first byte (at first: accept)
         self._got_bytes = False  # bytes of the current request have arrived
         self._deadline = _INF
         self._read_deadline = _INF
@@ -404,6 +404,8 @@ class _Connection(asyncio.Protocol):
             # "Connection: close", so that no request that arrived is lost.
             # NEW/IDLE -> ACTIVE and ACTIVE -> IDLE are the loop's own transitions, legal
             # by construction; they skip _set_state's table check (twice per request).
+            if self.transport.is_closing():
+                return  # closed while the head came in: nobody could get the answer
             self.state = ConnState.ACTIVE
             if hook is not None:
                 hook(self.conn, ConnState.ACTIVE)
@@ -756,6 +758,14 @@ class _Connection(asyncio.Protocol):
                 self.task.cancel()  # still in its TLS handshake
         elif not t.is_closing():
             t.close()
+
+    def awaiting_request(self) -> bool:
+        """Whether no byte of a next request is here, so closing now loses nothing."""
+        if self.state is ConnState.NEW:
+            return not self._got_bytes
+        # data_received leaves _IDLE at the first byte, before the head is whole: a
+        # request on its way in makes the connection busy, not idle.
+        return self.state is ConnState.IDLE and self._phase == _IDLE
 
     def abort(self) -> None:
         """Close the connection now, dropping pending writes."""

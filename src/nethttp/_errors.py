@@ -9,7 +9,13 @@
     │   ├── Hijacked                  the connection was taken over by hijack()
     │   ├── BodyReadAfterClose        body read after the response finished
     │   ├── MaxBytesError             a body went over a max_bytes limit
-    │   └── NotSupported              a ResponseController feature the writer lacks
+    │   ├── NotSupported              a ResponseController feature the writer lacks
+    │   ├── FormError (ProtocolError) a form body or query that cannot be parsed (400, 413)
+    │   │   ├── NotMultipart          parse_multipart_form on a non-multipart body
+    │   │   └── MissingBoundary       multipart/form-data without a boundary
+    │   ├── HandlerTimeout            a write after timeout_handler answered 503
+    │   ├── NoCookie (LookupError)    r.cookie(name) for a cookie not sent
+    │   └── MissingFile (LookupError) r.form_file(name) for a file not sent
     ├── AbortHandler                  raise it to abort a response without a log line
     ├── Canceled                      a Context was cancelled
     └── DeadlineExceeded (TimeoutError)  a Context's deadline passed
@@ -82,6 +88,52 @@ class NotSupported(NetHTTPError):
     def __init__(self, feature: str) -> None:
         super().__init__(f"feature not supported: {feature}")
         self.feature = feature
+
+
+class FormError(ProtocolError):
+    """A form that cannot be parsed; ``status`` is 400, or 413 for one over a size limit.
+
+    Escaping a handler, it is answered like a refused request (no crash log line).
+    """
+
+    def __init__(self, msg: str, status: int = 400) -> None:
+        super().__init__(status, "")
+        self.args = (msg,)
+
+
+class NotMultipart(FormError):
+    """The request is not ``multipart/form-data`` (Go's ErrNotMultipart)."""
+
+    def __init__(self) -> None:
+        super().__init__("request Content-Type isn't multipart/form-data")
+
+
+class MissingBoundary(FormError):
+    """A multipart Content-Type without a boundary (Go's ErrMissingBoundary)."""
+
+    def __init__(self) -> None:
+        super().__init__("no multipart boundary param in Content-Type")
+
+
+class HandlerTimeout(NetHTTPError):
+    """A handler wrote after ``timeout_handler`` answered for it (Go's ErrHandlerTimeout)."""
+
+    def __init__(self) -> None:
+        super().__init__("http: Handler timeout")
+
+
+class NoCookie(NetHTTPError, LookupError):
+    """The request has no cookie of that name (Go's ErrNoCookie)."""
+
+    def __init__(self) -> None:
+        super().__init__("http: named cookie not present")
+
+
+class MissingFile(NetHTTPError, LookupError):
+    """The multipart form has no file of that name (Go's ErrMissingFile)."""
+
+    def __init__(self) -> None:
+        super().__init__("http: no such file")
 
 
 class AbortHandler(Exception):

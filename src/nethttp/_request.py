@@ -17,13 +17,20 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, quote, unquote
 
+from . import _form
 from ._context import Context, background
-from ._errors import BodyReadAfterClose, MaxBytesError
+from ._cookie import Cookie, read_cookies, sanitize_cookie_name, sanitize_cookie_value
+from ._errors import BodyReadAfterClose, MaxBytesError, NoCookie
+from ._form import DEFAULT_MAX_MEMORY, FormState
 from ._h1 import EndOfMessage, RequestHead
 from ._header import Header, canonical_header_key
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Awaitable
+    from typing import BinaryIO
+
+    from ._multipart import FileHeader, MultipartForm
 
 
 class BodySource(Protocol):
@@ -301,9 +308,11 @@ class Request:
     __slots__ = (
         "_cancel",
         "_ctx",
+        "_forms",
         "_header",
         "_parent_ctx",
         "_path_values",
+        "_scheme",
         "_url",
         "body",
         "close",
@@ -338,9 +347,11 @@ class Request:
         self._parent_ctx = parent_ctx
         self._ctx: Context | None = None
         self._cancel: Callable[[], None] | None = None
+        self._forms: FormState | None = None  # built by the first form call
         self._header: Header | None = None
         self._url: URL | None = None
         self._path_values: dict[str, str] | None = None
+        self._scheme = ""  # set by a trusted proxy's word (proxy_headers); "" derives it
 
     # -- lazily derived fields ---------------------------------------------------------------
 
@@ -415,6 +426,15 @@ class Request:
         return getattr(info, "ssl_object", None) if info is not None else None
 
     @property
+    def scheme(self) -> str:
+        """The client's scheme, "http" or "https": the connection's, or a trusted proxy's word."""
+        return self._scheme or ("http" if self.tls is None else "https")
+
+    @scheme.setter
+    def scheme(self, value: str) -> None:
+        self._scheme = value
+
+    @property
     def trailer(self) -> Header:
         """The body's trailer fields, filled once the body was read to its end."""
         body = self.body
@@ -455,6 +475,8 @@ class Request:
         r._url = copy.copy(self.url)
         if self._path_values is not None:
             r._path_values = dict(self._path_values)
+        if self._forms is not None:
+            r._forms = self._forms.clone()
         return r
 
     # -- path values (set by ServeMux) -------------------------------------------------------
@@ -469,6 +491,94 @@ class Request:
         if self._path_values is None:
             self._path_values = {}
         self._path_values[name] = value
+
+    # -- cookies (Go's Cookies, CookiesNamed, Cookie, AddCookie) ---------------------------
+
+    def cookies(self) -> list[Cookie]:
+        """The cookies the request carries; pairs that cannot be read are skipped."""
+        return read_cookies(self.header)
+
+    def cookies_named(self, name: str) -> list[Cookie]:
+        """The cookies called ``name``, in the order sent ([] when none)."""
+        return read_cookies(self.header, name) if name else []
+
+    def cookie(self, name: str) -> Cookie:
+        """The first cookie called ``name``; raise ``NoCookie`` when there is none."""
+        found = read_cookies(self.header, name) if name else []
+        if not found:
+            raise NoCookie()
+        return found[0]
+
+    def add_cookie(self, c: Cookie) -> None:
+        """Add ``c``'s name and value to the request's single ``Cookie`` field (for tests)."""
+        pair = f"{sanitize_cookie_name(c.name)}={sanitize_cookie_value(c.value, c.quoted)}"
+        old = self.header.get("Cookie")
+        self.header.set("Cookie", f"{old}; {pair}" if old else pair)
+
+    # -- forms: awaited in async handlers, blocking in plain def ones (see _form.py) --------
+
+    def _form_state(self) -> FormState:
+        st = self._forms
+        if st is None:
+            st = self._forms = FormState()
+        return st
+
+    @property
+    def form(self) -> dict[str, list[str]] | None:
+        """Query and body values once parsed (body values first); None before."""
+        return self._forms.form if self._forms is not None else None
+
+    @form.setter
+    def form(self, value: dict[str, list[str]] | None) -> None:
+        self._form_state().form = value
+
+    @property
+    def post_form(self) -> dict[str, list[str]] | None:
+        """Body values of a POST, PUT or PATCH once parsed; None before."""
+        return self._forms.post_form if self._forms is not None else None
+
+    @post_form.setter
+    def post_form(self, value: dict[str, list[str]] | None) -> None:
+        self._form_state().post_form = value
+
+    @property
+    def multipart_form(self) -> MultipartForm | None:
+        """The parsed multipart form (values and files); None before."""
+        return self._forms.multipart_form if self._forms is not None else None
+
+    @multipart_form.setter
+    def multipart_form(self, value: MultipartForm | None) -> None:
+        self._form_state().multipart_form = value
+
+    def parse_form(self) -> Awaitable[None]:
+        """Fill ``form`` and ``post_form`` (Go's ParseForm); raise ``FormError`` and others.
+
+        ``await`` it in an async handler; from a plain def handler it parses at once.
+        """
+        return _form.run_steps(self.body, _form.parse_form_steps(self, self._form_state()))
+
+    def parse_multipart_form(self, max_memory: int = DEFAULT_MAX_MEMORY) -> Awaitable[None]:
+        """Parse a multipart/form-data body, files past ``max_memory`` bytes spilled to disk.
+
+        ``await`` it in an async handler; from a plain def handler it parses at once.
+        """
+        steps = _form.parse_multipart_form_steps(self, self._form_state(), max_memory)
+        return _form.run_steps(self.body, steps)
+
+    def form_value(self, key: str) -> str:
+        """The first value of ``key`` (body, query, multipart); "" when absent.
+
+        Async handlers parse first; plain def handlers parse implicitly, as Go does.
+        """
+        return _form.form_value(self, self._form_state(), key)
+
+    def post_form_value(self, key: str) -> str:
+        """The first body value of ``key`` (the query is ignored); "" when absent."""
+        return _form.post_form_value(self, self._form_state(), key)
+
+    def form_file(self, key: str) -> tuple[BinaryIO, FileHeader]:
+        """The first file sent as ``key``: an open reader and its header; ``MissingFile``."""
+        return _form.form_file(self, self._form_state(), key)
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.request_uri} {self.proto}>"

@@ -42,6 +42,9 @@ from ._mux import Handler, as_handler, default_serve_mux
 
 SERVER_CONTEXT_KEY: Final = "nethttp.server"
 _FORCE_GRACE: Final = 1.0  # seconds cancelled handlers get to unwind in shutdown's force phase
+# Go (issue 22682): a connection still waiting for its first request counts as idle only
+# after this long, so one accepted just before shutdown (its request on the way) is served.
+_NEW_GRACE: Final = 5.0
 
 _TEMPORARY: Final = frozenset(
     {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.ECONNABORTED, errno.EPROTO}
@@ -358,10 +361,17 @@ class Server(ServerHooks):
         for acceptor in list(self._acceptors):
             acceptor.stop()
 
-    def _close_idle(self) -> None:
+    def _close_idle(self) -> bool:
+        """Close idle connections; True if some still wait for a first request (young)."""
+        young = False
         for c in list(self._conns):
-            if c.state is ConnState.IDLE or (c.state is ConnState.NEW and not c._got_bytes):
-                c.close_transport()
+            if not c.awaiting_request():
+                continue
+            if c.state is ConnState.NEW and c.loop.time() - c._req_start < _NEW_GRACE:
+                young = True
+                continue
+            c.close_transport()
+        return young
 
     async def shutdown(self, timeout: float | None = None) -> None:
         """Stop gracefully: no new connections, finish in-flight requests, then return.
@@ -380,7 +390,9 @@ class Server(ServerHooks):
         self._drained = asyncio.Event()
         if not self._conns:
             self._drained.set()
-        self._close_idle()
+        recheck = None
+        if self._close_idle():
+            recheck = asyncio.get_running_loop().call_later(_NEW_GRACE, self._close_idle)
         try:
             if timeout is None:
                 await self._drained.wait()
@@ -390,6 +402,8 @@ class Server(ServerHooks):
             await self._force_close()
             raise
         finally:
+            if recheck is not None:
+                recheck.cancel()
             if hooks:
                 await asyncio.gather(*hooks, return_exceptions=True)
             await self._run_drained_hooks()

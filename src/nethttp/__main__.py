@@ -1,0 +1,8 @@
+"""``python -m nethttp``: the ``nethttp`` command (see ``nethttp.cli``)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
