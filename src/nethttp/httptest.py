@@ -45,7 +45,7 @@ from ._header import Header, canonical_header_key
 from ._listen import listen
 from ._mux import as_handler
 from ._request import NO_BODY, Body, Request
-from ._response import TRAILER_PREFIX
+from ._response import _BAD_TRAILERS, TRAILER_PREFIX
 from ._server import Server as _HTTPServer
 from ._server import _new_loop
 from ._sniff import SNIFF_LEN, detect_content_type
@@ -64,16 +64,6 @@ __all__ = [
 ]
 
 # -- ResponseRecorder ------------------------------------------------------------------------
-
-# Trailers a handler may not declare (RFC 9110 §6.5.1; Go's httpguts.ValidTrailerHeader).
-_BAD_TRAILERS: Final = frozenset(
-    {
-        "Authorization", "Cache-Control", "Connection", "Content-Encoding", "Content-Length",
-        "Content-Range", "Content-Type", "Expect", "Host", "Keep-Alive", "Max-Forwards",
-        "Pragma", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Range",
-        "Realm", "Te", "Trailer", "Transfer-Encoding", "Www-Authenticate",
-    }
-)  # fmt: skip
 
 
 class RecordedResponse:
