@@ -34,7 +34,7 @@ from ._context import Context
 from ._errors import Canceled, DeadlineExceeded, HandlerTimeout, NetHTTPError, NotSupported
 from ._form import DONE
 from ._header import Header
-from ._mux import Handler, HandlerFunc, as_handler
+from ._mux import Handler, HandlerFunc, _hex_escape_non_ascii, _html_escape, as_handler
 from ._request import Request
 from ._response import ResponseWriter, not_found
 from ._server import SERVER_CONTEXT_KEY
@@ -135,17 +135,6 @@ def _clean(p: str) -> str:
     return "/" + cleaned if rooted else cleaned or "."
 
 
-def _hex_escape_non_ascii(s: str) -> str:
-    if s.isascii():
-        return s
-    return "".join(chr(b) if b < 0x80 else f"%{b:x}" for b in s.encode())
-
-
-_HTML_ESCAPES: Final = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
-)
-
-
 def redirect(w: Any, r: Request, url: str, code: int) -> Any:
     """Reply with a redirect to ``url``, which may be relative to the request's path.
 
@@ -173,7 +162,7 @@ def redirect(w: Any, r: Request, url: str, code: int) -> Any:
     w.write_header(code)
     # Go writes the body and ignores the error a bodiless status gives; here it is skipped.
     if not had_ct and r.method == "GET" and body_allowed(code):
-        body = f'<a href="{url.translate(_HTML_ESCAPES)}">{status_text(code)}</a>.\n\n'
+        body = f'<a href="{_html_escape(url)}">{status_text(code)}</a>.\n\n'
         return w.write(body.encode())
     return DONE
 
