@@ -144,7 +144,8 @@ def ratios(rows: list[dict[str, Any]], scenarios: list[str]) -> str:
     """nethttp against each peer, scenario by scenario."""
     by = {(r["scenario"], r["server"]): r for r in rows}
     pairs = [("nethttp", p) for p in ("go", "uvicorn", "granian-asgi", "granian-rsgi")]
-    pairs.append(("nethttp-asgi", "uvicorn"))
+    pairs += [("nethttp-asgi", "uvicorn"), ("nethttp-asgi", "granian-asgi")]
+    pairs.append(("nethttp-wsgi", "gunicorn-gthread"))
     head = ["scenario", *(f"{a} vs {b}" for a, b in pairs)]
     body = []
     for s in scenarios:

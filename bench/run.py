@@ -98,7 +98,16 @@ SCENARIOS = [
 ]
 
 
-SERVER_NAMES = ["nethttp", "nethttp-asgi", "uvicorn", "granian-asgi", "granian-rsgi", "go"]
+SERVER_NAMES = [
+    "nethttp",
+    "nethttp-asgi",
+    "uvicorn",
+    "granian-asgi",
+    "granian-rsgi",
+    "go",
+    "nethttp-wsgi",
+    "gunicorn-gthread",
+]
 
 
 def make_peers(names: list[str], install: bool) -> list[Peer]:
@@ -141,6 +150,21 @@ def make_peers(names: list[str], install: bool) -> list[Peer]:
             idle_args=["--backpressure", "{idle}"],
             unavailable="" if lib.have_modules("granian") else "not installed",
         )
+
+    # WSGI: nethttp's adapter against gunicorn's threaded worker, one process each
+    # (gunicorn's own recipe for blocking apps: -k gthread with 8 threads).
+    peers["nethttp-wsgi"] = Peer("nethttp-wsgi", [PY, "nethttp_wsgi.py", "{port}"], py_env)
+    if install and "gunicorn-gthread" in names and not lib.have_modules("gunicorn"):
+        lib.pip_install("gunicorn")
+    gunicorn = "gunicorn -k gthread --threads 8 --workers 1 --bind 127.0.0.1:{port}"
+    peers["gunicorn-gthread"] = Peer(
+        "gunicorn-gthread",
+        [PY, "-m", *gunicorn.split(), "wsgi_app:app"],
+        py_env,
+        # gunicorn closes idle keep-alive connections after 2 s by default.
+        idle_args=["--keep-alive", "120"],
+        unavailable="" if lib.have_modules("gunicorn") else "not installed",
+    )
 
     if "go" in names:
         binary, why = lib.ensure_go_server(install)

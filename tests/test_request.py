@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import nethttp
+from conftest import recv_all
 from nethttp._h1 import RequestHead, RequestParser
 from nethttp._request import NO_BODY, URL, Request
 
@@ -104,3 +107,36 @@ def test_path_values_and_contexts() -> None:
     assert r.path_value("id") == "7"  # a deep copy
     with pytest.raises(TypeError):
         r.with_context("not a context")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("target", "path", "escaped"),
+    [
+        ("/%FF", "/\udcff", "/%FF"),  # not UTF-8: a surrogate stands for the byte
+        ("/a%FFb?x=1", "/a\udcffb", "/a%FFb"),
+        ("/\xc3\xa9", "/é", "/%C3%A9"),  # raw UTF-8 bytes on the wire (latin-1 here)
+        ("/\xff\xfe", "/\udcff\udcfe", "/%FF%FE"),
+        ("/caf%C3%A9", "/café", "/caf%C3%A9"),
+        ("/a%2Fb", "/a/b", "/a%2Fb"),
+    ],
+)
+def test_url_keeps_bytes_that_are_not_utf8(target: str, path: str, escaped: str) -> None:
+    u = URL(target)
+    assert (u.path, u.escaped_path()) == (path, escaped)
+
+
+def test_invalid_escapes_reach_a_handler_not_a_500(serve: Any) -> None:
+    async def show(w: nethttp.ResponseWriter, r: nethttp.Request) -> None:
+        await w.write(f"{r.url.escaped_path()} {r.url.request_uri()}".encode())
+
+    srv = serve(show)
+    for raw, want in [
+        (b"/%FF", b"/%FF /%FF"),
+        (b"/x/%C3%28?q=%FF", b"/x/%C3%28 /x/%C3%28?q=%FF"),
+        (b"/\xc3\xa9", b"/%C3%A9 /%C3%A9"),
+    ]:
+        with srv.connect() as s:
+            s.sendall(b"GET " + raw + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            data = recv_all(s)
+        assert data.startswith(b"HTTP/1.1 200 OK"), data
+        assert data.endswith(want), data

@@ -459,7 +459,13 @@ class _Connection(asyncio.Protocol):
             self.transport.resume_reading()
         fut = self.loop.create_future()
         self._waiter = fut
-        await fut
+        try:
+            await fut
+        finally:
+            # A handler may cancel a body read (a timeout around it): the cancelled
+            # future must not stay behind for data_received to resolve.
+            if self._waiter is fut:
+                self._waiter = None
 
     async def _serve_request(
         self, head: RequestHead, handler: Callable[[Response, Request], Awaitable[None]]

@@ -41,6 +41,11 @@ class BodySource(Protocol):
         ...
 
 
+def _escape(path: str) -> str:
+    # Go's PathEscape set; surrogates stand for bytes that were not UTF-8 (see URL).
+    return quote(path, safe="/:@!$&'()*+,;=", errors="surrogateescape")
+
+
 class URL:
     """The parsed request target (Go's ``url.URL`` as ``ParseRequestURI`` fills it)."""
 
@@ -51,11 +56,16 @@ class URL:
         self.host = ""
         self.opaque = ""
         self.fragment = ""
-        if target[:1] == "/" and "%" not in target and "?" not in target:
+        if target[:1] == "/" and "%" not in target and "?" not in target and target.isascii():
             # The common case, a plain path: nothing to split or unescape.
             self.path = target
             self.raw_path = self.raw_query = ""
             return
+        if not target.isascii():
+            # The wire's bytes arrive as latin-1; a path is UTF-8 text, and bytes that
+            # are not UTF-8 survive as surrogates (as os.fsdecode does), so re-escaping
+            # gives back exactly the bytes that were sent.
+            target = target.encode("latin-1").decode("utf-8", "surrogateescape")
         rest = target
         if rest[:1] != "/" and "://" in rest:
             # Absolute form (RFC 9112 §3.2.2).
@@ -73,13 +83,11 @@ class URL:
         path, _, self.raw_query = rest.partition("?")
         self.path = unquote(path, errors="surrogateescape") if "%" in path else path
         # raw_path is set only when the path's escaping is not the default one (Go).
-        self.raw_path = (
-            path if "%" in path and quote(self.path, safe="/:@!$&'()*+,;=") != path else ""
-        )
+        self.raw_path = path if "%" in path and _escape(self.path) != path else ""
 
     def escaped_path(self) -> str:
         """Return the path as sent (raw_path when set, else the path re-escaped)."""
-        return self.raw_path or quote(self.path, safe="/:@!$&'()*+,;=")
+        return self.raw_path or _escape(self.path)
 
     def query(self) -> dict[str, list[str]]:
         """Parse ``raw_query`` into a dict of value lists (Go's ``URL.Query()``)."""

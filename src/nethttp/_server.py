@@ -484,7 +484,9 @@ def run(
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully and return.
 
-    ``target`` is a ``Server`` or a handler (None means ``default_serve_mux``).
+    ``target`` is a ``Server`` or a handler (None means ``default_serve_mux``); a handler
+    with an ``attach(server)`` method (``ASGIHandler``, ``WSGIHandler``) is attached to
+    the new server, so its start-up and clean-up run around the serving.
     Uses uvloop when it is installed. For scripts; inside async code use ``Server``.
     """
     if isinstance(target, Server):
@@ -493,6 +495,9 @@ def run(
             srv.addr = addr
     else:
         srv = Server(addr=addr or ":8080", handler=target, **server_options)
+        attach = getattr(target, "attach", None)
+        if callable(attach):
+            attach(srv)  # the adapters' lifespans: start before serving, end after the drain
     log = srv.error_log
     if not logging.getLogger().handlers and not log.handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -14,12 +14,14 @@ connection's own handler task, so a request costs one scope dict and one small o
 (back-pressure: a body nobody reads stays in the kernel), then, once the body is done,
 waits for the request's context to be cancelled (the client went away) or for the
 response to complete, and answers ``http.disconnect``. ``send`` maps the response
-messages onto the ``ResponseWriter``: the start message fills the header map, a body
-message is a ``write`` (plus a ``flush`` while ``more_body`` says more is coming, so a
-stream is never held back), and the ``http.response.trailers`` extension sends the
-trailer fields after a chunked body. A one-message response stays in the writer's
-buffer and leaves in one write with an automatic ``Content-Length`` when the app gave
-none.
+messages onto the ``ResponseWriter``: the start message is kept until the first body
+message, which fills the header map and is a ``write`` (plus a ``flush`` while
+``more_body`` says more is coming, so a stream is never held back); the
+``http.response.trailers`` extension sends the trailer fields after a chunked body. A
+one-message response stays in the writer's buffer and leaves in one write, with the
+writer's automatic ``Content-Length``, when the app returns; if the app keeps running
+after completing its response (a background task), the response leaves on the loop's
+next turn instead.
 
 Errors follow uvicorn: an exception before ``http.response.start`` is a 500 (nethttp's
 own crash path, which logs it); after it, the exception is logged and the connection
@@ -160,7 +162,16 @@ def _target_parts(r: Request) -> tuple[str, str]:
         return url.path, url.raw_query  # a plain path: the target itself
     # raw_path is kept only when the escaping is not the default one; otherwise
     # re-escaping the decoded path gives the bytes that were sent.
-    return url.raw_path or url.escaped_path(), url.raw_query
+    escaped = url.raw_path or url.escaped_path()
+    target = r.request_uri
+    if not target.isascii():
+        # Raw bytes >= 0x80 in the target: re-escaping would percent-encode them, but
+        # ASGI's raw_path is the bytes as received. Use them unless a wrapper changed
+        # the path (then the two escapings differ).
+        sent = target.partition("?")[0]
+        if URL(sent).escaped_path() == escaped:
+            return sent, url.raw_query
+    return escaped, url.raw_query
 
 
 def _scope_path(raw_s: str) -> tuple[str, bytes]:
@@ -241,8 +252,11 @@ class ASGIHandler:
         await self._lifespan.startup()
 
     async def shutdown(self) -> None:
-        """Send ``lifespan.shutdown`` and wait for the app (after ``startup``; else nothing)."""
-        lifespan = self._lifespan
+        """Send ``lifespan.shutdown`` and wait for the app (after ``startup``; else nothing).
+
+        Runs once per ``startup``; a later ``startup`` begins a new lifespan.
+        """
+        lifespan, self._lifespan = self._lifespan, None
         if lifespan is not None:
             await lifespan.shutdown()
 
@@ -281,10 +295,19 @@ class ASGIHandler:
         try:
             await self.app(scope, cycle.receive, cycle.send)
         except (asyncio.CancelledError, AbortHandler):
+            cycle.returned = True
+            if cycle.flush_task is not None:
+                cycle.flush_task.cancel()
             raise
         except Exception as exc:
+            cycle.returned = True
+            if cycle.flush_task is not None:
+                await cycle.flushed()
             self._failed(cycle, r, exc)
         else:
+            cycle.returned = True
+            if cycle.flush_task is not None:
+                await cycle.flushed()
             if cycle.state != _COMPLETE:
                 self._incomplete(cycle, r)
 
@@ -299,7 +322,10 @@ class ASGIHandler:
             exc_info=exc,
             extra={"event": "handler_error", "remote_addr": r.remote_addr},
         )
-        raise AbortHandler() from exc
+        if cycle.state != _COMPLETE:
+            raise AbortHandler() from exc
+        # Raised after a complete response (a background task failed, say): the
+        # response stands; only the log line tells.
 
     def _incomplete(self, cycle: _Cycle, r: Request) -> None:
         if cycle.client_gone():
@@ -332,6 +358,8 @@ class _Cycle:
     sent = 0  # body bytes sent, counted while a Content-Length is declared
     trailers = False  # the app will send http.response.trailers
     start: Message | None = None  # the start message, applied with the first body
+    returned = False  # the app returned (or raised)
+    flush_task: asyncio.Task[None] | None = None  # sends a complete response early
     _ctx: Context | None = None
     _cancel: Callable[[], None] | None = None
 
@@ -420,9 +448,7 @@ class _Cycle:
             elif self.trailers:
                 self.state = _TRAILERS
             else:
-                self.state = _COMPLETE
-                if self._cancel is not None:
-                    self._cancel()  # wakes a receive() waiting for the disconnect
+                self._complete()
         elif state == _NEW and kind == "http.response.start":
             status = message["status"]
             if type(status) is not int or not 100 <= status <= 999:
@@ -475,9 +501,28 @@ class _Cycle:
         for name, value in message.get("headers", ()):
             h.add("Trailer:" + name.decode("latin-1"), value.decode("latin-1"))
         if not message.get("more_trailers", False):
-            self.state = _COMPLETE
-            if self._cancel is not None:
-                self._cancel()
+            self._complete()
+
+    def _complete(self) -> None:
+        self.state = _COMPLETE
+        if self._cancel is not None:
+            self._cancel()  # wakes a receive() waiting for the disconnect
+        # The writer sends a finished response when the handler returns, on its fast
+        # path. Most apps return at once; one that goes on (a background task after the
+        # response, as Starlette runs them) must not hold the response back meanwhile:
+        # if the app is still running on the loop's next turn, the response goes out.
+        asyncio.get_running_loop().call_soon(self._send_if_still_running)
+
+    def _send_if_still_running(self) -> None:
+        if not self.returned:
+            self.flush_task = asyncio.ensure_future(self.w.flush())
+
+    async def flushed(self) -> None:
+        """Wait for the early send of a complete response, if one was started."""
+        task = self.flush_task
+        assert task is not None
+        with contextlib.suppress(OSError):  # the client went away: nothing left to do
+            await task
 
 
 class _Lifespan:
