@@ -94,7 +94,8 @@ class Running:
 def serve() -> Iterator[Callable[..., Running]]:
     """Start servers for a test: ``srv = serve(handler, idle_timeout=1)``.
 
-    ``listener=`` serves on a listener of the test's own instead of 127.0.0.1:0.
+    ``listener=`` serves on a listener of the test's own instead of 127.0.0.1:0. A
+    handler with ``attach`` (the ASGI and WSGI adapters) is attached to the server.
     """
     started: list[Running] = []
 
@@ -102,6 +103,9 @@ def serve() -> Iterator[Callable[..., Running]]:
         options.setdefault("error_log", logging.getLogger("nethttp.test"))
         listener = options.pop("listener", None) or nethttp.listen("127.0.0.1:0")
         server = nethttp.Server(handler=handler, **options)
+        attach = getattr(handler, "attach", None)
+        if callable(attach):
+            attach(server)  # the ASGI/WSGI adapters' start-up and clean-up, as run() does
         running = Running(server, listener).start()
         started.append(running)
         return running
@@ -193,3 +197,38 @@ def answer_all(clients: list[socket.socket], expect: bytes, timeout: float = 30)
     for c in pending:
         c.close()
     return answered
+
+
+class BackgroundUpload:
+    """POST a ``size``-byte body on ``sock`` from a thread, 64 KiB a send.
+
+    ``sent`` counts what the kernel took, so a test can see an upload stall while the
+    server does not read (a small send buffer keeps the kernel's share small).
+    """
+
+    def __init__(self, sock: socket.socket, size: int, fill: bytes = b"u") -> None:
+        import threading
+
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % size)
+        self.sent = 0
+        self._thread = threading.Thread(target=self._run, args=(sock, size, fill), daemon=True)
+        self._thread.start()
+
+    def _run(self, sock: socket.socket, size: int, fill: bytes) -> None:
+        chunk = fill * 65536
+        for _ in range(size // len(chunk)):
+            sock.sendall(chunk)
+            self.sent += len(chunk)
+
+    def stalled_at(self, wait: float = 0.8) -> int:
+        """Bytes sent after ``wait`` seconds; asserts the upload is still stuck."""
+        import time
+
+        time.sleep(wait)
+        assert self._thread.is_alive(), "the whole body went through"
+        return self.sent
+
+    def join(self, timeout: float = 20) -> None:
+        """Wait for the last send."""
+        self._thread.join(timeout)

@@ -24,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-import nethttp
 from conftest import Running
 from nethttp.asgi import ASGIHandler
 from nethttp.wsgi import WSGIHandler
@@ -33,20 +32,9 @@ LOG = logging.getLogger("nethttp.test.apps")
 
 
 @pytest.fixture
-def host() -> Iterator[Callable[[Any], Running]]:
+def host(serve: Callable[..., Running]) -> Callable[[Any], Running]:
     """``host(handler)``: serve an ASGIHandler or WSGIHandler, lifespan attached."""
-    started: list[Running] = []
-
-    def start(handler: ASGIHandler | WSGIHandler) -> Running:
-        server = nethttp.Server(handler=handler, error_log=LOG)
-        handler.attach(server)
-        running = Running(server, nethttp.listen("127.0.0.1:0")).start()
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
+    return lambda handler: serve(handler, error_log=LOG)
 
 
 # -- Starlette -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import pytest
 import trustme
 
 import nethttp
-from conftest import Running, recv_all, recv_response, start_script
+from conftest import BackgroundUpload, Running, recv_all, recv_response, start_script
 from nethttp.asgi import ASGIHandler, LifespanError, Message, Receive, Scope, Send
 
 LOG = "nethttp.test.asgi"
@@ -29,25 +29,17 @@ Start = Callable[..., Running]
 
 
 @pytest.fixture
-def asgi() -> Iterator[Start]:
+def asgi(serve: Callable[..., Running]) -> Start:
     """``asgi(app, root_path=..., lifespan=..., **server_options)``: a running server."""
-    started: list[Running] = []
 
-    def start(app: Any, *, listener: nethttp.Listener | None = None, **options: Any) -> Running:
+    def start(app: Any, **options: Any) -> Running:
         handler_opts = {
             k: options.pop(k) for k in ("root_path", "lifespan", "state") if k in options
         }
         options.setdefault("error_log", logging.getLogger(LOG))
-        handler = ASGIHandler(app, **handler_opts)
-        server = nethttp.Server(handler=handler, **options)
-        handler.attach(server)
-        running = Running(server, listener or nethttp.listen("127.0.0.1:0")).start()
-        started.append(running)
-        return running
+        return serve(ASGIHandler(app, **handler_opts), **options)
 
-    yield start
-    for running in started:
-        running.stop()
+    return start
 
 
 async def wait_thread_event(ev: threading.Event, timeout: float = 5) -> bool:
@@ -216,24 +208,11 @@ def test_request_body_is_read_only_when_the_app_asks(asgi: Start) -> None:
 
     srv = asgi(app)
     size = 32 << 20
-    sent = [0]
     with srv.connect(timeout=20) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
-        s.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % size)
-
-        def upload() -> None:
-            chunk = b"y" * 65536
-            for _ in range(size // len(chunk)):
-                s.sendall(chunk)
-                sent[0] += len(chunk)
-
-        sender = threading.Thread(target=upload, daemon=True)
-        sender.start()
-        time.sleep(0.8)
-        stalled_at = sent[0]
-        assert sender.is_alive()  # the app asked for one piece: the upload is stuck
+        upload = BackgroundUpload(s, size)
+        stalled_at = upload.stalled_at()  # the app asked for one piece: the upload is stuck
         release.set()
-        sender.join(20)
+        upload.join()
         assert recv_response(s, timeout=20).endswith(str(size).encode())
     assert stalled_at < size // 2, stalled_at
     assert 0 < got[0] <= 1 << 20

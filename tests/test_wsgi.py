@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import nethttp
-from conftest import Running, recv_all, recv_response
+from conftest import BackgroundUpload, Running, recv_all, recv_response
 from nethttp.wsgi import WSGIHandler
 
 LOG = "nethttp.test.wsgi"
@@ -25,23 +25,15 @@ StartResponse = Callable[..., Any]
 
 
 @pytest.fixture
-def wsgi() -> Iterator[Start]:
+def wsgi(serve: Callable[..., Running]) -> Start:
     """``wsgi(app, threads=..., root_path=..., **server_options)``: a running server."""
-    started: list[Running] = []
 
     def start(app: Any, **options: Any) -> Running:
         handler_opts = {k: options.pop(k) for k in ("threads", "root_path") if k in options}
         options.setdefault("error_log", logging.getLogger(LOG))
-        handler = WSGIHandler(app, **handler_opts)
-        server = nethttp.Server(handler=handler, **options)
-        handler.attach(server)
-        running = Running(server, nethttp.listen("127.0.0.1:0")).start()
-        started.append(running)
-        return running
+        return serve(WSGIHandler(app, **handler_opts), **options)
 
-    yield start
-    for running in started:
-        running.stop()
+    return start
 
 
 def hello(environ: Environ, start_response: StartResponse) -> list[bytes]:
@@ -169,24 +161,11 @@ def test_upload_is_paused_while_the_app_does_not_read(wsgi: Start) -> None:
 
     srv = wsgi(app)
     size = 32 << 20
-    sent = [0]
     with srv.connect(timeout=20) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
-        s.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % size)
-
-        def upload() -> None:
-            chunk = b"u" * 65536
-            for _ in range(size // len(chunk)):
-                s.sendall(chunk)
-                sent[0] += len(chunk)
-
-        sender = threading.Thread(target=upload, daemon=True)
-        sender.start()
-        time.sleep(0.8)
-        stalled_at = sent[0]
-        assert sender.is_alive()
+        upload = BackgroundUpload(s, size)
+        stalled_at = upload.stalled_at()
         release.set()
-        sender.join(20)
+        upload.join()
         assert recv_response(s, timeout=20).endswith(str(size).encode())
     assert stalled_at < size // 2, stalled_at
 
