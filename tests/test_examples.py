@@ -156,3 +156,23 @@ def test_peercred_path_from_environment(example: Any, sock_dir: Path) -> None:
     ex = example("peercred.py", env={"NETHTTP_SOCKET": path})
     assert ex.serving_on() == path
     assert ex.stop() == 0, ex.log
+
+
+def test_todo_api(example: Any) -> None:
+    ex = example("todo_api.py", env={"NETHTTP_ADDR": "127.0.0.1:0"})
+    url = "http://" + ex.serving_on()
+    with httpx.Client(base_url=url) as client:
+        created = client.post("/todos", json={"title": "write tests"})
+        assert created.status_code == 201, created.text
+        assert created.headers["location"] == "/todos/1"
+        assert client.get("/todos/1").json() == {"id": 1, "title": "write tests", "done": False}
+        assert client.get("/todos").json()[0]["title"] == "write tests"
+        wrong = client.put("/todos")
+        assert (wrong.status_code, wrong.headers["allow"]) == (405, "GET, HEAD, POST")
+        assert client.post("/todos", content=b"not json").status_code == 400
+        assert client.post("/todos", content=b"x" * (70 << 10)).status_code == 413
+        assert client.delete("/todos/1").status_code == 204
+        assert client.get("/todos/1").status_code == 404
+        assert client.get("/", follow_redirects=True).json() == []
+    assert ex.stop() == 0, ex.log
+    assert '"GET /todos/1 HTTP/1.1" 200' in ex.log  # the access log
