@@ -2,13 +2,16 @@
 
     python bench/inmem.py               # CPU µs per request (min of 5 rounds), three modes
     python bench/inmem.py --count 2500  # one plain run of N woken requests (for callgrind)
+    python bench/inmem.py --asgi        # the same through nethttp.asgi.ASGIHandler
 
 One ``_Connection`` is fed requests the way uvloop would feed it (``data_received``),
 and its responses land in a fake transport. "woken" hands over one request at a time
 and waits for the response, like a keep-alive client (the event loop wakes the
 connection's task for each); "pipelined" hands over 500 at once. The handler is the
-benchmark's hello through a ``ServeMux``. For instruction counts, which do not move
-with other load on the machine, see ``bench/callgrind.sh``.
+benchmark's hello through a ``ServeMux``; with ``--asgi``, the raw ASGI hello app of
+``bench/servers/asgi_app.py`` through ``ASGIHandler`` (no mux, as the ASGI servers run
+it). For instruction counts, which do not move with other load on the machine, see
+``bench/callgrind.sh`` (``bench/callgrind.sh --asgi`` for the adapter).
 """
 
 from __future__ import annotations
@@ -22,12 +25,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "servers"))
 
 import uvloop
 
 import nethttp
 from nethttp._conn import _Connection
 from nethttp._server import Server
+from nethttp.asgi import ASGIHandler
+
+ASGI = False  # --asgi: serve the raw ASGI app instead of the native hello
 
 REQ = b"GET / HTTP/1.1\r\nHost: localhost:8080\r\n\r\n"
 REQ12 = (
@@ -72,10 +79,15 @@ class Transport:
 
 
 def connection(loop: asyncio.AbstractEventLoop) -> tuple[_Connection, Transport]:
-    mux = nethttp.ServeMux()
-    mux.handle_func("/", hello)
-    mux.handle_func("/echo", hello)
-    srv = Server(handler=mux)
+    if ASGI:
+        from asgi_app import app  # bench/servers: the app every ASGI server hosts
+
+        srv = Server(handler=ASGIHandler(app, lifespan="off"))
+    else:
+        mux = nethttp.ServeMux()
+        mux.handle_func("/", hello)
+        mux.handle_func("/echo", hello)
+        srv = Server(handler=mux)
     a, _ = socket.socketpair()
     c = _Connection(srv._config(), srv, nethttp.background(), None, loop, a, ("127.0.0.1", 1))
     t = Transport()
@@ -122,7 +134,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, help="one plain run of N woken requests")
     ap.add_argument("--headers12", action="store_true", help="with --count: the 12-field request")
+    ap.add_argument("--asgi", action="store_true", help="serve the ASGI hello app")
     args = ap.parse_args()
+    global ASGI
+    ASGI = args.asgi
     if args.count:
         uvloop.run(woken(args.count, REQ12 if args.headers12 else REQ, 1))
         return
