@@ -8,6 +8,7 @@ import ssl
 import time
 from typing import Any
 
+import httpx
 import pytest
 import trustme
 
@@ -67,3 +68,45 @@ def test_tls_error_event(serve: Any, caplog: pytest.LogCaptureFixture) -> None:
             recv_all(s)
         time.sleep(0.2)
     assert any(kind == "tls_error" for kind, _ in _events(caplog))
+
+
+@pytest.mark.parametrize(
+    ("first", "answered"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", True),
+        (b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi", True),
+        (b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", True),
+        (b"DELETE /x HTTP/1.1\r\nHost: a\r\n\r\n", False),  # not in Go's list: a TLS error
+        (b"\x00\x01garbage\r\n\r\n", False),
+    ],
+)
+def test_plain_http_on_a_tls_port_gets_gos_400(
+    serve: Any, caplog: pytest.LogCaptureFixture, first: bytes, answered: bool
+) -> None:
+    ca = trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+
+    async def hello(w: nethttp.ResponseWriter, r: nethttp.Request) -> None:
+        await w.write(b"hi")
+
+    srv: Running = serve(hello, tls=ctx)
+    with caplog.at_level(logging.INFO, logger="nethttp.test"):
+        with socket.create_connection((srv.host, srv.port), timeout=5) as s:
+            s.sendall(first)
+            try:
+                data = recv_all(s)
+            except ConnectionResetError:
+                data = b""
+        time.sleep(0.2)
+    if answered:
+        assert data == (
+            b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+        )
+    else:
+        assert b"HTTP/1.0 400" not in data
+    assert any(kind == "tls_error" for kind, _ in _events(caplog))
+    # A real TLS client is still served.
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    assert httpx.get(f"https://127.0.0.1:{srv.port}/", verify=client).text == "hi"

@@ -19,6 +19,7 @@ read). Bytes of a pipelined request wait in the parser and cancel nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import socket
@@ -34,6 +35,7 @@ from ._connection import (
     ConnState,
     ServerHooks,
     _format_addr,
+    wait_readable,
 )
 from ._context import Context
 from ._errors import AbortHandler, MaxBytesError, ProtocolError
@@ -44,6 +46,11 @@ from ._response import Response, date_line
 READ_CAP: Final = 65536  # unparsed bytes held before reading pauses (per connection)
 MAX_POST_HANDLER_READ: Final = 256 << 10  # Go's maxPostHandlerReadBytes
 RST_AVOIDANCE_DELAY: Final = 0.5  # Go's rstAvoidanceDelay
+# The first five bytes of plain HTTP requests Go recognises on a TLS port, and its answer.
+_PLAIN_HTTP: Final = frozenset({b"GET /", b"HEAD ", b"POST ", b"PUT /", b"OPTIO"})
+_PLAIN_HTTP_400: Final = (
+    b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+)
 _INF: Final = math.inf
 
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -325,6 +332,8 @@ class _Connection(asyncio.Protocol):
             sock = self.conn.socket
             if preamble is not None and not await self._preamble(preamble, sock):
                 return
+            if tls is not None and not await self._refuse_plain_http(sock, handshake_timeout):
+                return
             try:
                 await self.loop.connect_accepted_socket(
                     lambda: self,
@@ -368,6 +377,36 @@ class _Connection(asyncio.Protocol):
         if addr is not None:
             self.conn.remote_addr = _format_addr(addr)
         return True
+
+    async def _refuse_plain_http(self, sock: socket.socket, timeout: float | None) -> bool:
+        """Before a TLS handshake: a plain HTTP request gets Go's 400, not a TLS alert."""
+        try:
+            async with asyncio.timeout(timeout):
+                await wait_readable(sock)
+            first = sock.recv(5, socket.MSG_PEEK)
+        except (TimeoutError, OSError) as exc:
+            self._log(logging.INFO, "tls_error", "http: TLS handshake error from %s: %s", exc)
+            sock.close()
+            return False
+        if first not in _PLAIN_HTTP:
+            return True
+        # Go's answer (server.go, tlsRecordHeaderLooksLikeHTTP). What the client sent is
+        # read first, so closing does not reset the connection under the answer.
+        with contextlib.suppress(OSError):
+            for _ in range(16):
+                if not sock.recv(65536):
+                    break
+        with contextlib.suppress(OSError):
+            sock.send(_PLAIN_HTTP_400)
+            sock.shutdown(socket.SHUT_WR)
+        self._log(
+            logging.INFO,
+            "tls_error",
+            "http: TLS handshake error from %s: %s",
+            "client sent an HTTP request to an HTTPS server",
+        )
+        sock.close()
+        return False
 
     async def serve(self) -> None:
         """Serve requests one after another until the connection ends (Go's conn.serve)."""

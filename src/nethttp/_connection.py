@@ -147,6 +147,23 @@ class TLSInfo:
         return f"TLSInfo({self.version}, {self.cipher}, alpn={self.alpn_protocol!r})"
 
 
+async def wait_readable(sock: socket.socket) -> None:
+    """Wait until ``sock`` has bytes (or EOF) to read, without reading them."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+    fd = sock.fileno()
+
+    def ready() -> None:
+        if not fut.done():
+            fut.set_result(None)
+
+    loop.add_reader(fd, ready)
+    try:
+        await fut
+    finally:
+        loop.remove_reader(fd)
+
+
 def _format_addr(addr: Any) -> str:
     if isinstance(addr, tuple):
         host, port = addr[0], addr[1]

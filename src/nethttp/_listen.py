@@ -29,6 +29,8 @@ import struct
 from collections.abc import Iterable, Sequence
 from typing import Any, Final, TypeAlias
 
+from ._connection import wait_readable
+
 _Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 __all__ = [
@@ -339,11 +341,10 @@ async def read_proxy_header(
     """
     if not peer_in(peer, allow):
         return None
-    loop = asyncio.get_running_loop()
     buf = b""
     async with asyncio.timeout(timeout):
         while True:
-            await _readable(loop, sock)
+            await wait_readable(sock)
             peek = sock.recv(_V2_MAX - len(buf), socket.MSG_PEEK)
             if not peek:
                 raise ConnectionError("closed before the PROXY header ended")
@@ -355,21 +356,6 @@ async def read_proxy_header(
             size, src = got
             _discard(sock, size - len(buf))
             return src
-
-
-async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
-    fut: asyncio.Future[None] = loop.create_future()
-    fd = sock.fileno()
-
-    def ready() -> None:
-        if not fut.done():
-            fut.set_result(None)
-
-    loop.add_reader(fd, ready)
-    try:
-        await fut
-    finally:
-        loop.remove_reader(fd)
 
 
 def _discard(sock: socket.socket, n: int) -> None:
