@@ -10,6 +10,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nethttp
 from conftest import Running, recv_all
@@ -218,3 +220,55 @@ def test_unix_listener_with_proxy_protocol(serve: Any, tmp_path: Any) -> None:
         s.sendall(b"PROXY TCP4 203.0.113.8 10.0.0.1 6000 80\r\n")
         s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         assert recv_all(s).endswith(b"203.0.113.8:6000 203.0.113.8:6000")
+
+
+# -- hypothesis: any bytes, any prefix ---------------------------------------------------------
+
+ipv4 = st.ip_addresses(v=4).map(str)
+ipv6 = st.ip_addresses(v=6).map(str)
+ports = st.integers(0, 65535)
+
+
+@st.composite
+def proxy_headers(draw: st.DrawFn) -> tuple[bytes, tuple[str, int] | None]:
+    """A valid header (v1 or v2, any family) and the client address it names."""
+    kind = draw(st.sampled_from(["v1-4", "v1-6", "v1-unknown", "v2-4", "v2-6", "v2-local"]))
+    if kind == "v1-4":
+        src, dst, sp, dp = draw(ipv4), draw(ipv4), draw(ports), draw(ports)
+        return f"PROXY TCP4 {src} {dst} {sp} {dp}\r\n".encode(), (src, sp)
+    if kind == "v1-6":
+        src, dst, sp, dp = draw(ipv6), draw(ipv6), draw(ports), draw(ports)
+        return f"PROXY TCP6 {src} {dst} {sp} {dp}\r\n".encode(), (src, sp)
+    if kind == "v1-unknown":
+        return b"PROXY UNKNOWN\r\n", None
+    tlvs = draw(st.binary(max_size=40))
+    if kind == "v2-4":
+        src, sp = draw(ipv4), draw(ports)
+        return v2(1, 0x11, v2_tcp4(src, sp)[16:] + tlvs), (src, sp)
+    if kind == "v2-6":
+        src, sp = draw(ipv6), draw(ports)
+        return v2(1, 0x21, v2_tcp6(src, sp)[16:] + tlvs), (src, sp)
+    return v2(0, draw(st.sampled_from([0x00, 0x11, 0x21])), tlvs), None
+
+
+@settings(max_examples=300, deadline=None)
+@given(proxy_headers(), st.binary(max_size=30))
+def test_any_valid_header_parses_whole_and_never_errs_on_a_prefix(
+    case: tuple[bytes, tuple[str, int] | None], rest: bytes
+) -> None:
+    header, client = case
+    assert parse_proxy_header(header + rest) == (len(header), client)
+    for n in range(len(header)):
+        assert parse_proxy_header(header[:n]) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.binary(max_size=120), proxy_headers().map(lambda c: c[0][:-1] + b"\x00")))
+def test_any_bytes_give_a_header_more_or_valueerror(data: bytes) -> None:
+    # Never another exception, never a length past the input, prefixes consistent.
+    try:
+        got = parse_proxy_header(data)
+    except ValueError:
+        return
+    if got is not None:
+        assert 0 < got[0] <= len(data)
