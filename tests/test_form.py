@@ -23,7 +23,7 @@ from nethttp._form import (
     parse_media_type,
     parse_query,
 )
-from nethttp._multipart import MultipartParser
+from nethttp._form.multipart import MultipartParser
 
 
 def new(method: str, target: str, body: bytes | str | None = None, ctype: str = "") -> Request:

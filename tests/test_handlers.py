@@ -462,7 +462,8 @@ def doc_examples(name: str) -> list[str]:
 def export_pending_names(monkeypatch: pytest.MonkeyPatch) -> None:
     # The docs use the public names; until nethttp/__init__.py exports them, lend them.
     import nethttp
-    from nethttp import _cookie, _errors, _handlers, _multipart
+    from nethttp import _cookie, _errors, _handlers
+    from nethttp._form import multipart as _multipart
 
     pending = {
         name: getattr(module, name)

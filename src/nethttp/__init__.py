@@ -34,6 +34,7 @@ from ._errors import (
     ProtocolError,
     ServerClosed,
 )
+from ._form.multipart import FileHeader, MultipartForm
 from ._handlers import (
     allow_query_semicolons,
     not_found_handler,
@@ -45,7 +46,6 @@ from ._handlers import (
 from ._header import Header, canonical_header_key
 from ._listen import Listener, listen, listen_unix
 from ._middleware import access_log, limit_concurrency
-from ._multipart import FileHeader, MultipartForm
 from ._mux import (
     Handler,
     HandlerFunc,

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
     from typing import BinaryIO
 
-    from ._multipart import FileHeader, MultipartForm
+    from ._form.multipart import FileHeader, MultipartForm
 
 
 class BodySource(Protocol):

@@ -3,7 +3,7 @@
 The rules are Go's: query values always; body values only for POST, PUT and PATCH with
 ``application/x-www-form-urlencoded``, placed before the query's in ``form``; a 10 MiB cap
 on such a body unless a body limit is already set (``max_bytes_reader`` or the server's
-``max_body_bytes``), which then rules. Multipart bodies are split by ``_multipart`` and
+``max_body_bytes``), which then rules. Multipart bodies are split by ``_form.multipart`` and
 collected by ``FormBuilder`` with ``ReadForm``'s accounting: file parts kept in memory up
 to ``max_memory`` and spilled past it, non-file values allowed ``max_memory`` + 10 MiB,
 at most 1000 parts and 10000 part header fields. Media types are parsed as
@@ -28,9 +28,9 @@ from collections.abc import Awaitable, Generator
 from typing import Any, BinaryIO, Final, Protocol
 from urllib.parse import unquote_to_bytes
 
-from ._errors import FormError, MissingBoundary, MissingFile, NetHTTPError, NotMultipart
-from ._header import Header
-from ._multipart import (
+from .._errors import FormError, MissingBoundary, MissingFile, NetHTTPError, NotMultipart
+from .._header import Header
+from .multipart import (
     FileHeader,
     MultipartForm,
     MultipartParser,

@@ -24,8 +24,8 @@ import re
 import tempfile
 from typing import Any, BinaryIO, Final, Protocol
 
-from ._errors import FormError
-from ._header import Header, canonical_header_key, valid_field_name
+from .._errors import FormError
+from .._header import Header, canonical_header_key, valid_field_name
 
 _MAX_LINE: Final = 4096  # Go reads boundary lines through a 4 KiB bufio.Reader
 _RUNAWAY_LINE: Final = 65536
