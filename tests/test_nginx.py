@@ -28,6 +28,10 @@ import pytest
 
 from apps.cli_runner import APPS, Served, served
 
+# On a fresh machine the first test's setup installs nginx with apt (update + install):
+# minutes, not the suite's default 120 s per test.
+pytestmark = pytest.mark.timeout(900)
+
 CLIENT_ADDR = "127.0.0.2"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 
