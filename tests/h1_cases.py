@@ -77,7 +77,7 @@ BAD_VERSION = "unsupported protocol version"
 # -- success rows ---------------------------------------------------------------------------
 
 OK_ROWS: list[Ok] = [
-    # Methods: any token, case kept (Go's validMethod; llhttp alone would refuse these).
+    # Methods: any token, case kept (Go's validMethod).
     Ok("method-GET", get(), {"method": "GET", "target": "/", "version": "HTTP/1.1"}),
     Ok("method-lowercase-kept", get(line=b"get / HTTP/1.1"), {"method": "get"}),
     Ok("method-PURGE", get(line=b"PURGE /x HTTP/1.1"), {"method": "PURGE", "target": "/x"}),
@@ -441,7 +441,7 @@ BAD_ROWS: list[Bad] = [
     Bad("host-malformed-1.0", req(b"GET / HTTP/1.0", b"Host: a b"), 400, BAD_HOST),
     # Go checks the Host field even when an absolute-form target supplies the host.
     Bad("host-malformed-absolute", req(b"GET http://h/x HTTP/1.1", b"Host: a b"), 400, BAD_HOST),
-    # Field syntax (RFC 9110 §5.5, RFC 9112 §5): llhttp's checks, Go's plain 400.
+    # Field syntax (RFC 9110 §5.5, RFC 9112 §5): each line checked whole, Go's plain 400.
     Bad("field-nul", get(b"X: a\x00b"), 400),
     Bad("field-ctl-01", get(b"X: a\x01b"), 400),
     Bad("field-vt", get(b"X: a\x0bb"), 400),

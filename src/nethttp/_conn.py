@@ -610,13 +610,21 @@ class _Connection(asyncio.Protocol):
             )  # fmt: skip
         if exc.status and not self._closed:
             self.transport.write(canned_error(exc.status, exc.reason, date_line()))
-            await self._close_gracefully()
+            # Always linger: the client may still be sending (a refused head is often
+            # followed by its body or the next request), and closing on unread bytes
+            # would reset the connection before the client reads the answer.
+            await self._close_gracefully(linger=True)
 
-    async def _close_gracefully(self) -> None:
+    async def _close_gracefully(self, linger: bool = False) -> None:
         """Close without an RST destroying the response: half-close, let the peer finish."""
         if self._closed:
             return
-        if self._parser.buffered == 0 and self._body.at_eof and not self._parser.in_body:
+        if (
+            not linger
+            and self._parser.buffered == 0
+            and self._body.at_eof
+            and not self._parser.in_body
+        ):
             self.close_transport()
             return
         if self.transport.can_write_eof():

@@ -18,14 +18,13 @@ has raised, it raises the same error forever: nothing more is read from that con
 Parsing only on demand is what bounds memory: bytes wait unparsed in one buffer whose
 size the connection caps by pausing the transport.
 
-Division of labour with llhttp (httptools, imported here and nowhere else):
-- The request line is ours. llhttp rejects lowercase and unknown methods and HTTP/1.2 and
-  accepts HTTP/0.9 and 2.0 forms, all unlike Go; so we parse the line with Go's rules and
-  hand llhttp a fixed ``CONNECT`` line in its place.
-- llhttp splits and validates the header block (token names, value bytes, obs-fold, bare
-  CR/LF, whitespace before the colon). Because it believes the request is a CONNECT, it
-  stops right after the head and tells us where (``HttpParserUpgrade(offset)``), so its
-  reading can never run into the body or the next request.
+Who checks what:
+- The request line is parsed with Go's rules (any token method, case kept; HTTP/1.x
+  served as 1.1; 0.9, 2.0 and 3.x refused), and a checked line is remembered.
+- Field lines are split on CRLF and each is checked whole against RFC 9112 §5 (a token
+  name, no whitespace before the colon, value bytes VCHAR / obs-text / SP / HTAB); this
+  refuses obs-fold, bare CR or LF, and CTL or NUL anywhere in a field. Checked lines are
+  remembered too: the same lines arrive request after request.
 - Bodies are framed here: Content-Length by counting, chunked by the small decoder below.
   One framing path for every request, Upgrade requests included, means a body's bytes
   can never be read as the next request.
@@ -51,10 +50,7 @@ Framing rules (RFC 9112 §6.1, §6.3, §7.1; the hardening issue's table):
 from __future__ import annotations
 
 import re
-import threading
 from typing import Final
-
-import httptools
 
 from ._errors import ProtocolError
 
@@ -83,8 +79,8 @@ _FIELD_RE = re.compile(
     rb"((?:[\x21-\x7e\x80-\xff]|[ \t]+[\x21-\x7e\x80-\xff])*)[ \t]*"
 )
 # A space inside or after a field name (Go keeps such a key and then refuses it as an
-# "invalid header name"); fed byte by byte, llhttp stops at the space itself, hence \Z.
-_SPACE_BEFORE_COLON_RE = re.compile(rb"(?:^|\n)[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^:\r\n]*(?::|\Z)")
+# "invalid header name"), also when no colon follows it (\Z).
+_SPACE_BEFORE_COLON_RE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^:\r\n]*(?::|\Z)")
 _CHUNK_EXT_BAD_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 # Decoded once: the common methods and versions skip the token check and the decode.
@@ -172,44 +168,6 @@ class EndOfMessage:
 _END_PLAIN: Final = EndOfMessage()
 
 Event = RequestHead | bytes | EndOfMessage | _PeerClosed | None
-
-
-class _HeadCollector:
-    """The callback object llhttp reports header fields to."""
-
-    __slots__ = ("fields",)
-
-    def __init__(self) -> None:
-        self.fields: list[tuple[bytes, bytes]] = []
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.fields.append((name, value))
-
-
-class _Shared(threading.local):
-    """One llhttp parser per thread, shared by every connection of that thread.
-
-    A head is handed to llhttp whole, in one synchronous call, and llhttp is left
-    between messages afterwards (or replaced): it holds no connection's state, so an
-    idle connection need not carry a parser of its own (memory per connection).
-    """
-
-    def __init__(self) -> None:
-        self.collector = _HeadCollector()
-        self.llhttp: httptools.HttpRequestParser | None = None
-
-
-_shared = _Shared()
-
-
-def _llhttp_error(exc: Exception, block: bytes, minor: int) -> ProtocolError:
-    """Translate llhttp's complaint about a header block into Go's answer."""
-    msg = str(exc)
-    if "Transfer-Encoding" in msg and "Content-Length" not in msg and minor:
-        return ProtocolError(501, "")  # a transfer-coding list other than "chunked"
-    if _SPACE_BEFORE_COLON_RE.search(block):
-        return ProtocolError(400, "invalid header name")  # Go's one reasoned case here
-    return ProtocolError(400, "")
 
 
 class RequestParser:
@@ -346,34 +304,20 @@ class RequestParser:
             if len(line) <= 256 and len(_lines) < 4096:
                 # A checked request line is remembered: the same few lines repeat on every
                 # connection (polling, health checks, the same pages), and checking one
-                # costs more than parsing its fields with llhttp.
+                # costs more than a dict lookup.
                 _lines[line] = parsed
         method, target, version, minor = parsed
-        # The field lines and the empty line ending them; llhttp sees them behind a fixed
-        # request line and parses nothing else, so it can never read into a body.
-        block = buf[line_end + 2 : end + 4]
-        shared = _shared
-        ll = shared.llhttp
-        if ll is None:
-            ll = shared.llhttp = httptools.HttpRequestParser(shared.collector)
-            # Transfer-Encoding is judged here (_finish_head), by this module's table;
-            # llhttp's own check would refuse OWS that RFC 9110 §5.5 allows.
-            ll.set_dangerous_leniencies(lenient_transfer_encoding=True)
-        fields: list[tuple[bytes, bytes]] = []
-        shared.collector.fields = fields
-        try:
-            ll.feed_data(_FAKE_LINE + block)
-        except httptools.HttpParserUpgrade:
-            shared.llhttp = None  # it stopped at the head; a fresh one serves the next
-        except httptools.HttpParserError as exc:
-            shared.llhttp = None
-            raise _llhttp_error(exc, bytes(block), minor) from None
         self._pos = end + 4
-        try:
-            return self._finish_head(method, target, version, minor, fields)
-        except ProtocolError:
-            shared.llhttp = None  # it may be waiting for the refused request's body
-            raise
+        fields: list[tuple[bytes, bytes]] = []
+        if end > line_end:
+            block = buf[line_end + 2 : end]
+            if type(block) is not bytes:
+                block = bytes(block)  # a bytearray's lines would not be hashable
+            cache = _fields
+            for raw in block.split(b"\r\n"):
+                field = cache.get(raw)
+                fields.append(_parse_field(raw) if field is None else field)
+        return self._finish_head(method, target, version, minor, fields)
 
     def _head_incomplete(self, buf: bytes | bytearray, pos: int) -> Event:
         avail = len(buf) - pos
@@ -429,10 +373,7 @@ class RequestParser:
     ) -> RequestHead:
         host: bytes | None = None
         framing: list[tuple[bytes, bytes]] | None = None  # fields that decide framing
-        for i, (name, value) in enumerate(fields):
-            if value and value[-1] in _OWS:
-                value = value.rstrip(b" \t")  # llhttp strips leading OWS only
-                fields[i] = (name, value)
+        for name, value in fields:
             # A length test first: most fields are none of the five this layer reads.
             if len(name) in _INTERESTING_LENGTHS:
                 lname = name.lower()
@@ -524,10 +465,6 @@ class RequestParser:
                 raise ProtocolError(501, "")
             chunked = True
             content_length = -1
-        if content_length or b"close" in connection:
-            # llhttp now waits for a body, or refuses any byte after "Connection: close";
-            # the next head gets a fresh llhttp (the decision to read on is the conn's).
-            _shared.llhttp = None
         keep_alive = b"close" not in connection if minor else b"keep-alive" in connection
         expect_continue = False
         if expect:
@@ -643,12 +580,29 @@ class RequestParser:
 # Lengths of the names _finish_head looks at: host, expect, connection, content-length,
 # transfer-encoding. A length test skips the lower() of every other field.
 _INTERESTING_LENGTHS: Final = frozenset({4, 6, 10, 14, 17})
-_OWS: Final = frozenset(b" \t")
 _FRAMING_NAMES: Final = frozenset(
     {b"host", b"content-length", b"transfer-encoding", b"connection", b"expect"}
 )
 _good_hosts: dict[bytes, str] = {}
 _lines: dict[bytes, tuple[str, str, str, int]] = {}
+# Checked field lines, as (name, value): the same lines ("Accept: */*", a browser's
+# User-Agent) arrive on request after request, and a dict lookup costs a fraction of
+# the regex (bench/inmem.py, 12 fields: see the commit). Bounded, like _lines.
+_fields: dict[bytes, tuple[bytes, bytes]] = {}
+
+
+def _parse_field(line: bytes) -> tuple[bytes, bytes]:
+    """Check one field line (RFC 9112 §5) and split it into name and trimmed value."""
+    m = _FIELD_RE.fullmatch(line)
+    if m is None:
+        if b"\n" not in line and _SPACE_BEFORE_COLON_RE.match(line):
+            raise ProtocolError(400, "invalid header name")  # Go's one reasoned case here
+        # obs-fold, bare CR or LF, a CTL or NUL in the value, no colon, a non-token name.
+        raise ProtocolError(400, "")
+    field = (m.group(1), m.group(2))
+    if len(line) <= 256 and len(_fields) < 4096:
+        _fields[line] = field
+    return field
 
 
 def chunk_header(size: int) -> bytes:
