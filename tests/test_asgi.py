@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import tempfile
 import threading
 import time
@@ -359,6 +360,36 @@ def test_streamed_response_is_not_held_back(asgi: Start) -> None:
         assert next(pieces) == b"event: 1\n\n"
         first_seen.set()
         assert b"".join(pieces) == b"event: 2\n\n"
+
+
+def test_complete_response_to_a_departed_client_raises_nothing_in_the_app(
+    asgi: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    gone = threading.Event()
+    outcome: list[str] = []
+
+    @http_only
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert await wait_thread_event(gone)
+        await asyncio.sleep(0.05)  # let the server see the close
+        try:
+            await reply(send, b"too late")
+        except BaseException as exc:
+            outcome.append(repr(exc))
+            raise
+        outcome.append("returned")
+
+    srv = asgi(app)
+    with srv.connect(timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+    gone.set()
+    deadline = time.monotonic() + 5
+    while not outcome and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # As uvicorn does: sends to a client that left are dropped, the app is not told.
+    assert outcome == ["returned"]
+    assert not [r for r in caplog.records if getattr(r, "event", "") == "handler_error"]
 
 
 def test_slow_reader_pauses_the_app(asgi: Start) -> None:
