@@ -60,7 +60,6 @@ from nethttp import (
     ResponseWriter,
     Server,
 )
-from nethttp._response import Response
 
 __all__ = [
     "ASGIApp",
@@ -464,17 +463,6 @@ class _Cycle:
                 raise RuntimeError("Response content shorter than Content-Length")
             elif self.trailers:
                 self.state = _TRAILERS
-            elif self.r.content_length == 0 and type(w) is Response:
-                # No request body left to settle: the response is finished right here, in
-                # the same write the handler's return would give (bench: -1.6k instructions,
-                # no callback on the loop's next turn).
-                self.state = _COMPLETE
-                if self._cancel is not None:
-                    self._cancel()
-                try:
-                    await w.finish()
-                except OSError:
-                    self.disconnected = True  # the client left: the app need not hear it
             else:
                 self._complete()
         elif state == _NEW and kind == "http.response.start":
