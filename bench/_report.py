@@ -143,9 +143,11 @@ def markdown(head: list[str], body: list[list[str]]) -> str:
 def ratios(rows: list[dict[str, Any]], scenarios: list[str]) -> str:
     """nethttp against each peer, scenario by scenario."""
     by = {(r["scenario"], r["server"]): r for r in rows}
-    pairs = [("nethttp", p) for p in ("go", "uvicorn", "granian-asgi", "granian-rsgi")]
+    pairs = [("nethttp", p) for p in ("go", "uvicorn", "granian-asgi", "granian-rsgi", "floor")]
     pairs += [("nethttp-asgi", "uvicorn"), ("nethttp-asgi", "granian-asgi")]
     pairs.append(("nethttp-wsgi", "gunicorn-gthread"))
+    present = {r["server"] for r in rows}
+    pairs = [(a, b) for a, b in pairs if a in present and b in present]
     head = ["scenario", *(f"{a} vs {b}" for a, b in pairs)]
     body = []
     for s in scenarios:
@@ -178,10 +180,10 @@ def _no_nan(x: Any) -> Any:
     return x
 
 
-def write_results(report: str, data: dict[str, Any]) -> None:
+def write_results(report: str, data: dict[str, Any], stem: str = "latest") -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     as_json = json.dumps(_no_nan(data), indent=2, ensure_ascii=False)
-    for name, text in (("latest.md", report), ("latest.json", as_json)):
+    for name, text in ((f"{stem}.md", report), (f"{stem}.json", as_json)):
         tmp = RESULTS / (name + ".tmp")
         tmp.write_text(text + "\n")
         tmp.replace(RESULTS / name)  # a reader never sees half a file

@@ -3,6 +3,7 @@
     python bench/inmem.py               # CPU µs per request (min of 5 rounds), three modes
     python bench/inmem.py --count 2500  # one plain run of N woken requests (for callgrind)
     python bench/inmem.py --asgi        # the same through nethttp.asgi.ASGIHandler
+    python bench/inmem.py --floor       # bench/servers/floor.py: Python + asyncio alone
 
 One ``_Connection`` is fed requests the way uvloop would feed it (``data_received``),
 and its responses land in a fake transport. "woken" hands over one request at a time
@@ -35,6 +36,7 @@ from nethttp._server import Server
 from nethttp.asgi import ASGIHandler
 
 ASGI = False  # --asgi: serve the raw ASGI app instead of the native hello
+FLOOR = False  # --floor: the reference protocol of bench/servers/floor.py, no nethttp
 
 REQ = b"GET / HTTP/1.1\r\nHost: localhost:8080\r\n\r\n"
 REQ12 = (
@@ -78,7 +80,14 @@ class Transport:
     abort = pause_reading = resume_reading = close
 
 
-def connection(loop: asyncio.AbstractEventLoop) -> tuple[_Connection, Transport]:
+def connection(loop: asyncio.AbstractEventLoop) -> tuple[Any, Transport]:
+    if FLOOR:
+        import floor  # bench/servers
+
+        f = floor.Conn()
+        t = Transport()
+        f.connection_made(t)  # type: ignore[arg-type]  # starts its own task
+        return f, t
     if ASGI:
         from asgi_app import app  # bench/servers: the app every ASGI server hosts
 
@@ -98,7 +107,7 @@ def connection(loop: asyncio.AbstractEventLoop) -> tuple[_Connection, Transport]
 async def woken(n: int, req: bytes, rounds: int) -> float:
     loop = asyncio.get_running_loop()
     c, t = connection(loop)
-    task = loop.create_task(c.serve())
+    task = loop.create_task(c.serve()) if not FLOOR else None
     await asyncio.sleep(0)
     best = float("inf")
     for _ in range(rounds):
@@ -108,14 +117,15 @@ async def woken(n: int, req: bytes, rounds: int) -> float:
             c.data_received(req)
             await t.waiter
         best = min(best, time.process_time() - start)
-    task.cancel()
+    if task is not None:
+        task.cancel()
     return best / n * 1e6
 
 
 async def pipelined(n: int, req: bytes, rounds: int) -> float:
     loop = asyncio.get_running_loop()
     c, t = connection(loop)
-    task = loop.create_task(c.serve())
+    task = loop.create_task(c.serve()) if not FLOOR else None
     await asyncio.sleep(0)
     blob, best, done = req * 500, float("inf"), 0
     for _ in range(rounds):
@@ -126,7 +136,8 @@ async def pipelined(n: int, req: bytes, rounds: int) -> float:
             while t.responses < done:
                 await asyncio.sleep(0)
         best = min(best, time.process_time() - start)
-    task.cancel()
+    if task is not None:
+        task.cancel()
     return best / n * 1e6
 
 
@@ -135,9 +146,10 @@ def main() -> None:
     ap.add_argument("--count", type=int, help="one plain run of N woken requests")
     ap.add_argument("--headers12", action="store_true", help="with --count: the 12-field request")
     ap.add_argument("--asgi", action="store_true", help="serve the ASGI hello app")
+    ap.add_argument("--floor", action="store_true", help="bench/servers/floor.py, no nethttp")
     args = ap.parse_args()
-    global ASGI
-    ASGI = args.asgi
+    global ASGI, FLOOR
+    ASGI, FLOOR = args.asgi, args.floor
     if args.count:
         uvloop.run(woken(args.count, REQ12 if args.headers12 else REQ, 1))
         return

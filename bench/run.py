@@ -108,6 +108,8 @@ SERVER_NAMES = [
     "nethttp-wsgi",
     "gunicorn-gthread",
 ]
+# Run only when named with --only: a reference, not a peer (bench/servers/floor.py).
+EXTRA_SERVER_NAMES = ["floor"]
 
 
 def make_peers(names: list[str], install: bool) -> list[Peer]:
@@ -116,6 +118,7 @@ def make_peers(names: list[str], install: bool) -> list[Peer]:
     py_env = {"PYTHONPATH": f"{lib.REPO / 'src'}:{lib.SERVERS}"}
     peers: dict[str, Peer] = {}
     peers["nethttp"] = Peer("nethttp", [PY, "nethttp_native.py", "{port}"], py_env)
+    peers["floor"] = Peer("floor", [PY, "floor.py", "{port}"], py_env)
     peers["nethttp-asgi"] = Peer(
         "nethttp-asgi",
         [PY, "nethttp_asgi.py", "{port}"],
@@ -169,7 +172,7 @@ def make_peers(names: list[str], install: bool) -> list[Peer]:
     if "go" in names:
         binary, why = lib.ensure_go_server(install)
         peers["go"] = Peer("go", [str(binary), "{port}"], {"GOMAXPROCS": "1"}, unavailable=why)
-    return [peers[n] for n in SERVER_NAMES if n in names]
+    return [peers[n] for n in SERVER_NAMES + EXTRA_SERVER_NAMES if n in names]
 
 
 def asgi_missing(py_env: dict[str, str]) -> str:
@@ -394,13 +397,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def pick(names: str | None, known: list[str], what: str) -> list[str]:
+def pick(names: str | None, known: list[str], what: str, extra: tuple[str, ...] = ()) -> list[str]:
     if not names:
         return known
     wanted = [n.strip() for n in names.split(",") if n.strip()]
-    unknown = [n for n in wanted if n not in known]
+    unknown = [n for n in wanted if n not in (*known, *extra)]
     if unknown:
-        sys.exit(f"unknown {what}: {', '.join(unknown)}; choose from {', '.join(known)}")
+        choices = ", ".join((*known, *extra))
+        sys.exit(f"unknown {what}: {', '.join(unknown)}; choose from {choices}")
     return wanted
 
 
@@ -424,7 +428,7 @@ def main() -> int:
     args = parse_args()
     chosen = pick(args.scenarios, [s.name for s in SCENARIOS], "scenarios")
     scenarios = [with_idle_count(s, args.idle_connections) for s in SCENARIOS if s.name in chosen]
-    names = pick(args.only, SERVER_NAMES, "servers")
+    names = pick(args.only, SERVER_NAMES, "servers", tuple(EXTRA_SERVER_NAMES))
     install = not args.no_install
     limit = lib.raise_nofile(args.idle_connections + 1024)
     if any(s.idle for s in scenarios) and limit < args.idle_connections + 100:
@@ -457,8 +461,12 @@ def main() -> int:
     how = f"the run took {elapsed / 60:.1f} min; other load just before it: {rep.fmt_load(load)}"
     text, data = report(args, peers, scenarios, rows, info, wrk, how)
     print("\n" + text)
-    rep.write_results(text, {**data, "background_load_pct": load, "runs": runs})
-    lib.log(f"\nwrote {rep.RESULTS / 'latest.md'} and {rep.RESULTS / 'latest.json'}")
+    # Only a full run replaces latest.*, the table the README quotes; a partial one
+    # (--only, --scenarios, --quick) goes to partial.*.
+    full = not (args.only or args.scenarios or args.quick)
+    stem = "latest" if full else "partial"
+    rep.write_results(text, {**data, "background_load_pct": load, "runs": runs}, stem)
+    lib.log(f"\nwrote {rep.RESULTS / (stem + '.md')} and {rep.RESULTS / (stem + '.json')}")
     return 0
 
 
