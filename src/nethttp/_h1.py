@@ -452,7 +452,10 @@ class RequestParser:
                 tes += 1
                 te = value
             elif lname == b"connection":
-                connection.extend(t.strip().lower() for t in value.split(b","))
+                tokens = _connection_tokens.get(value)
+                if tokens is None:
+                    tokens = _split_tokens(value)
+                connection.extend(tokens)
             else:
                 expect = value
         chunked = False
@@ -584,6 +587,16 @@ _FRAMING_NAMES: Final = frozenset(
     {b"host", b"content-length", b"transfer-encoding", b"connection", b"expect"}
 )
 _good_hosts: dict[bytes, str] = {}
+# Connection values and their lowercased tokens: "keep-alive" on nearly every browser
+# request; splitting it anew cost 0.7 us of a 12-field head (bench: see the commit).
+_connection_tokens: dict[bytes, tuple[bytes, ...]] = {}
+
+
+def _split_tokens(value: bytes) -> tuple[bytes, ...]:
+    tokens = tuple(t.strip().lower() for t in value.split(b","))
+    if len(value) <= 64 and len(_connection_tokens) < 256:
+        _connection_tokens[value] = tokens
+    return tokens
 _lines: dict[bytes, tuple[str, str, str, int]] = {}
 # Checked field lines, as (name, value): the same lines ("Accept: */*", a browser's
 # User-Agent) arrive on request after request, and a dict lookup costs a fraction of
