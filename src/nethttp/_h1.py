@@ -597,6 +597,8 @@ def _split_tokens(value: bytes) -> tuple[bytes, ...]:
     if len(value) <= 64 and len(_connection_tokens) < 256:
         _connection_tokens[value] = tokens
     return tokens
+
+
 _lines: dict[bytes, tuple[str, str, str, int]] = {}
 # Checked field lines, as (name, value): the same lines ("Accept: */*", a browser's
 # User-Agent) arrive on request after request, and a dict lookup costs a fraction of
