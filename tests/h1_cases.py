@@ -462,6 +462,13 @@ BAD_ROWS: list[Bad] = [
     Bad("field-name-nul", get(b"X\x00: v"), 400),
     Bad("field-space-before-colon", get(b"X : v"), 400, BAD_NAME),  # Go: invalid header name
     Bad("field-tab-before-colon", get(b"X\t: v"), 400),
+    # Go reads every line before judging names: any malformed line makes it a plain 400
+    # (checked against Go 1.27's server, byte for byte).
+    Bad("field-space-in-name", get(b"X Y: v"), 400, BAD_NAME),
+    Bad("field-space-in-name-no-colon", get(b"! o"), 400),
+    Bad("field-space-in-name-then-no-colon", get(b"X Y: v", b"Z"), 400),
+    Bad("field-no-colon-then-space-in-name", get(b"Z", b"X Y: v"), 400),
+    Bad("field-space-in-name-then-ctl", get(b"X Y: v", b"A: \x01"), 400),
     Bad("field-space-before-colon-cl", post(b"hello", b"Content-Length : 5"), 400, BAD_NAME),
     # Content-Length (RFC 9110 §8.6: 1*DIGIT, one field).
     Bad("cl-plus", post(b"hello", b"Content-Length: +5"), 400),

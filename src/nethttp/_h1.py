@@ -78,9 +78,10 @@ _FIELD_RE = re.compile(
     rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*"
     rb"((?:[\x21-\x7e\x80-\xff]|[ \t]+[\x21-\x7e\x80-\xff])*)[ \t]*"
 )
-# A space inside or after a field name (Go keeps such a key and then refuses it as an
-# "invalid header name"), also when no colon follows it (\Z).
-_SPACE_BEFORE_COLON_RE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^:\r\n]*(?::|\Z)")
+# A field line Go's textproto reads without complaint, spaces in the name allowed (Go
+# keeps such a key, then refuses it as an "invalid header name"); values: HTAB, SP,
+# VCHAR, obs-text (its validHeaderValueByte).
+_GO_LINE_RE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z ]+):[\t\x20-\x7e\x80-\xff]*")
 _CHUNK_EXT_BAD_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 # Decoded once: the common methods and versions skip the token check and the decode.
@@ -314,9 +315,12 @@ class RequestParser:
             if type(block) is not bytes:
                 block = bytes(block)  # a bytearray's lines would not be hashable
             cache = _fields
-            for raw in block.split(b"\r\n"):
-                field = cache.get(raw)
-                fields.append(_parse_field(raw) if field is None else field)
+            try:
+                for raw in block.split(b"\r\n"):
+                    field = cache.get(raw)
+                    fields.append(_parse_field(raw) if field is None else field)
+            except ProtocolError:
+                raise _fields_error(block) from None
         return self._finish_head(method, target, version, minor, fields)
 
     def _head_incomplete(self, buf: bytes | bytearray, pos: int) -> Event:
@@ -610,14 +614,24 @@ def _parse_field(line: bytes) -> tuple[bytes, bytes]:
     """Check one field line (RFC 9112 §5) and split it into name and trimmed value."""
     m = _FIELD_RE.fullmatch(line)
     if m is None:
-        if b"\n" not in line and _SPACE_BEFORE_COLON_RE.match(line):
-            raise ProtocolError(400, "invalid header name")  # Go's one reasoned case here
         # obs-fold, bare CR or LF, a CTL or NUL in the value, no colon, a non-token name.
         raise ProtocolError(400, "")
     field = (m.group(1), m.group(2))
     if len(line) <= 256 and len(_fields) < 4096:
         _fields[line] = field
     return field
+
+
+def _fields_error(block: bytes) -> ProtocolError:
+    """The 400 for a header block with a bad line, with the reason Go would give.
+
+    Go reads every line first (any malformed one: a plain 400), and only then refuses
+    a name holding a space as an "invalid header name".
+    """
+    lines = block.split(b"\r\n")
+    if any(line[:1] in (b" ", b"\t") or not _GO_LINE_RE.fullmatch(line) for line in lines):
+        return ProtocolError(400, "")
+    return ProtocolError(400, "invalid header name")
 
 
 def chunk_header(size: int) -> bytes:
