@@ -61,6 +61,8 @@ class Header:
 
     def __init__(self, items: Iterable[tuple[str, str]] | dict[str, list[str]] | None = None):
         self._map: dict[str, list[str]] = {}
+        if items is None:
+            return  # a response's empty map, built on every request: the short way
         if isinstance(items, dict):
             for k, vs in items.items():
                 self._map[canonical_header_key(k)] = list(vs)
