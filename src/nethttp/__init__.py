@@ -60,12 +60,12 @@ from ._mux import (
 from ._proxy import proxy_headers
 from ._request import URL, BlockingBody, Body, Request, max_bytes_reader
 from ._response import (
-    BlockingResponseWriter,
     ResponseController,
     ResponseWriter,
     error,
     not_found,
 )
+from ._response.blocking import BlockingResponseWriter
 from ._server import SERVER_CONTEXT_KEY, Server, run
 from ._sniff import detect_content_type
 from ._status import status_text

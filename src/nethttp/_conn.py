@@ -41,7 +41,8 @@ from ._context import Context
 from ._errors import AbortHandler, MaxBytesError, ProtocolError
 from ._h1 import PEER_CLOSED, EndOfMessage, RequestHead, RequestParser, canned_error
 from ._request import NO_BODY, Body, Request
-from ._response import Response, date_line
+from ._response import Response
+from ._response.head import date_line
 
 READ_CAP: Final = 65536  # unparsed bytes held before reading pauses (per connection)
 MAX_POST_HANDLER_READ: Final = 256 << 10  # Go's maxPostHandlerReadBytes

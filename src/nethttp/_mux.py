@@ -28,7 +28,8 @@ from urllib.parse import quote, unquote_to_bytes
 
 from ._pattern import clean_path, describe_conflict, go_quote, parse_pattern, path_unescape
 from ._request import URL, BlockingBody, Body, Request, max_bytes_reader
-from ._response import BlockingResponseWriter, Response, ResponseWriter, error, not_found
+from ._response import Response, ResponseWriter, error, not_found
+from ._response.blocking import BlockingResponseWriter
 from ._routing import RoutingIndex, RoutingNode
 from ._status import status_text
 

@@ -45,7 +45,7 @@ from ._header import Header, canonical_header_key
 from ._listen import listen
 from ._mux import as_handler
 from ._request import NO_BODY, Body, Request
-from ._response import _BAD_TRAILERS, TRAILER_PREFIX
+from ._response.head import _BAD_TRAILERS, TRAILER_PREFIX
 from ._server import Server as _HTTPServer
 from ._server import _new_loop
 from ._sniff import SNIFF_LEN, detect_content_type
