@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 import time
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from nethttp._context import Context, Done, background
+from nethttp import _context
+from nethttp._context import Context, Done, background, running_loop
 from nethttp._errors import Canceled, DeadlineExceeded
 
 TICK = 0.05  # a timeout short enough to keep the suite fast
@@ -485,3 +487,38 @@ def test_repr() -> None:
     assert repr(t).startswith("Context(cancelled=False, deadline_in=")
     cancel_t()
     assert repr(c.done()) == "<Done set=True>"
+
+
+# -- running_loop: get_running_loop() without a getpid() per call -------------------------
+
+
+def test_running_loop_follows_the_loop_running_in_this_thread() -> None:
+    async def which() -> tuple[object, object]:
+        return running_loop(), asyncio.get_running_loop()
+
+    first = asyncio.run(which())
+    second = asyncio.run(which())  # a new loop in the same thread: not the remembered one
+    assert first[0] is first[1]
+    assert second[0] is second[1]
+    assert second[0] is not first[0]
+
+    seen: list[object] = []
+
+    def in_thread() -> None:
+        seen.extend(asyncio.run(which()))
+
+    t = threading.Thread(target=in_thread)
+    t.start()
+    t.join()
+    assert seen[0] is seen[1] and seen[0] is not second[0]
+
+
+def test_running_loop_is_looked_up_again_in_a_forked_child() -> None:
+    async def fork_while_running() -> int:
+        _context.running_loop()  # remembered in the parent, whose loop is running
+        pid = os.fork()
+        if pid == 0:  # the child: the copied loop says it runs, yet it is not ours
+            os._exit(0 if _context._loops.loop is None else 1)
+        return os.waitpid(pid, 0)[1]
+
+    assert asyncio.run(fork_while_running()) == 0

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -397,3 +398,26 @@ _BACKGROUND: Final = Context(None, _NOKEY, None, None)
 def background() -> Context:
     """Return the shared root context: no values, no deadline, never cancelled."""
     return _BACKGROUND
+
+
+class _LoopCache(threading.local):
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+_loops = _LoopCache()
+# A forked child starts with a copy of the parent's loop object, which may still say it
+# is running: the child must look its own loop up.
+os.register_at_fork(after_in_child=lambda: setattr(_loops, "loop", None))
+
+
+def running_loop() -> asyncio.AbstractEventLoop:
+    """``asyncio.get_running_loop()`` without its ``getpid()`` system call on every call.
+
+    CPython 3.11 checks the process id each time (fork safety); that is a system call
+    per request for an adapter that schedules a callback per request (strace). This
+    thread's loop is remembered while it runs: only one loop runs in a thread at a time.
+    """
+    loop = _loops.loop
+    if loop is None or not loop.is_running():
+        loop = _loops.loop = asyncio.get_running_loop()
+    return loop

@@ -15,7 +15,6 @@ tree, because a server asks for the same few paths all day.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import re
 import sys
@@ -26,6 +25,7 @@ from types import FrameType
 from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 from urllib.parse import quote, unquote_to_bytes
 
+from ._context import running_loop
 from ._pattern import clean_path, describe_conflict, go_quote, parse_pattern, path_unescape
 from ._request import URL, BlockingBody, Body, Request, max_bytes_reader
 from ._response import Response, ResponseWriter, error, not_found
@@ -99,7 +99,7 @@ class _ThreadHandler:
         self.fn = fn
 
     async def serve_http(self, w: ResponseWriter, r: Request) -> None:
-        loop = asyncio.get_running_loop()
+        loop = running_loop()
         bw: Any
         if isinstance(w, Response):
             bw = BlockingResponseWriter(w, loop)

@@ -60,6 +60,7 @@ from nethttp import (
     ResponseWriter,
     Server,
 )
+from nethttp._context import running_loop  # the loop, without a syscall per request
 
 __all__ = [
     "ASGIApp",
@@ -544,7 +545,7 @@ class _Cycle:
         # path. Most apps return at once; one that goes on (a background task after the
         # response, as Starlette runs them) must not hold the response back meanwhile:
         # if the app is still running on the loop's next turn, the response goes out.
-        asyncio.get_running_loop().call_soon(self._send_if_still_running)
+        running_loop().call_soon(self._send_if_still_running)
 
     def _send_if_still_running(self) -> None:
         if not self.returned:

@@ -52,6 +52,7 @@ from nethttp import (
     ResponseWriter,
     Server,
 )
+from nethttp._context import running_loop
 from nethttp.asgi import _Endpoints, _server_logger, _split_hostport, _target_parts
 
 __all__ = ["StartResponse", "WSGIApp", "WSGIHandler"]
@@ -281,7 +282,7 @@ class WSGIHandler:
 
     async def serve_http(self, w: ResponseWriter, r: Request) -> None:
         """Serve one request through the app, in a worker thread."""
-        loop = asyncio.get_running_loop()
+        loop = running_loop()
         waker = self._wakers.get(loop)
         if waker is None:
             waker = self._wakers[loop] = _Waker(loop)
