@@ -40,7 +40,7 @@ class Conn(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
         self.loop = asyncio.get_running_loop()
-        self.loop.create_task(self.serve())
+        self.task = self.loop.create_task(self.serve())
 
     def data_received(self, data: bytes) -> None:
         self.buf = self.buf + data if self.buf else data

@@ -89,7 +89,6 @@ _METHODS: Final = {
     m: m.decode() for m in (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS")
 }
 _VERSIONS: Final = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
-_FAKE_LINE: Final = b"GET / HTTP/1.1\r\n"
 _MAX_CHUNK_LINE: Final = 4096
 _MAX_CL_DIGITS: Final = 18  # fits in 63 bits, as Go requires
 
